@@ -1,0 +1,15 @@
+package dev.siderolink.server.config;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+import org.springframework.context.annotation.Conditional;
+
+/** Registers a bean or configuration only when {@code siderolink.components} includes the component. */
+@Retention(RetentionPolicy.RUNTIME)
+@Target({ElementType.TYPE, ElementType.METHOD})
+@Conditional(OnComponentCondition.class)
+public @interface ConditionalOnComponent {
+    Component value();
+}

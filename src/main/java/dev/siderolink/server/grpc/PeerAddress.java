@@ -1,0 +1,45 @@
+package dev.siderolink.server.grpc;
+
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+
+/**
+ * Makes the caller's socket address available to service code through the gRPC {@link Context}:
+ * SideroLink identifies a node by its address, and refusals are logged with it.
+ */
+public final class PeerAddress implements ServerInterceptor {
+
+    private static final Context.Key<SocketAddress> KEY = Context.key("siderolink-peer-address");
+
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+        SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+        return Contexts.interceptCall(Context.current().withValue(KEY, remote), call, headers, next);
+    }
+
+    /** The current call's peer, or null outside a call. */
+    public static SocketAddress current() {
+        return KEY.get();
+    }
+
+    /** {@code [addr]:port} for IPv6, {@code addr:port} for IPv4, as the reference logs nodes. */
+    public static String format(SocketAddress address) {
+        if (address instanceof InetSocketAddress inet && inet.getAddress() != null) {
+            String host = inet.getAddress().getHostAddress();
+            int zone = host.indexOf('%');
+            if (zone >= 0) {
+                host = host.substring(0, zone);
+            }
+            host = host.contains(":") ? "[" + new inet.ipaddr.IPAddressString(host).getAddress().toCompressedString() + "]" : host;
+            return host + ":" + inet.getPort();
+        }
+        return String.valueOf(address);
+    }
+}

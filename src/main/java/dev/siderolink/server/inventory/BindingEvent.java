@@ -1,0 +1,10 @@
+package dev.siderolink.server.inventory;
+
+/** A change of one ServerBinding as a store saw it; for DELETED, the last known state. */
+public record BindingEvent(Type type, ServerBinding binding) {
+    public enum Type {
+        ADDED,
+        MODIFIED,
+        DELETED
+    }
+}

@@ -1,0 +1,49 @@
+package dev.siderolink.server.inventory;
+
+import dev.siderolink.server.installation.InstallationSecret;
+import inet.ipaddr.ipv6.IPv6Address;
+import java.util.Collection;
+import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The port every part of the server uses to read and change ServerBindings and the installation
+ * Secret. Methods returning {@link Mono}/{@link Flux} never block the subscriber's thread; the
+ * cache readers ({@link #binding}, {@link #bindings}, {@link #isAddressAssigned}) never do I/O.
+ */
+public interface ResourceStore {
+
+    /**
+     * The installation Secret; when it does not exist yet, the one from {@code generator} is
+     * stored. If another writer created it first, theirs is returned (AlreadyExists race).
+     */
+    Mono<InstallationSecret> loadOrCreateInstallationSecret(Supplier<InstallationSecret> generator);
+
+    /**
+     * Atomically replaces {@code spec.siderolink} of binding {@code uuid} by {@code update(current)}.
+     * Concurrent writers are serialised (optimistic concurrency with retry, or a lock): {@code update}
+     * may run more than once and must be a pure function of its argument. Nothing is written when
+     * the result equals the current value. Fails with {@link BindingNotFoundException} when the
+     * binding does not exist and this store does not create bindings on demand, and with
+     * {@link StoreUnavailableException} on transient trouble.
+     */
+    Mono<ServerBinding> updateSiderolink(String uuid, UnaryOperator<ServerBinding.Siderolink> update);
+
+    /** The cached binding, if known. */
+    Optional<ServerBinding> binding(String uuid);
+
+    /** A snapshot of all cached bindings. */
+    Collection<ServerBinding> bindings();
+
+    /** Whether some binding holds this tunnel address (the cache's address index). */
+    boolean isAddressAssigned(IPv6Address address);
+
+    /** Changes to bindings as they are seen, including changes made by others (watch). Hot. */
+    Flux<BindingEvent> events();
+
+    /** True once the cache holds a complete view (informer synced, directory loaded). */
+    boolean isSynced();
+}

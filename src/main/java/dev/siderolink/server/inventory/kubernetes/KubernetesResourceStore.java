@@ -1,0 +1,263 @@
+package dev.siderolink.server.inventory.kubernetes;
+
+import dev.siderolink.server.installation.InstallationSecret;
+import dev.siderolink.server.inventory.BindingCache;
+import dev.siderolink.server.inventory.BindingEvent;
+import dev.siderolink.server.inventory.BindingNotFoundException;
+import dev.siderolink.server.inventory.ResourceNames;
+import dev.siderolink.server.inventory.ResourceStore;
+import dev.siderolink.server.inventory.ServerBinding;
+import dev.siderolink.server.inventory.ServerBindingResources;
+import dev.siderolink.server.inventory.StoreUnavailableException;
+import inet.ipaddr.ipv6.IPv6Address;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.net.HttpURLConnection;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import reactor.core.Exceptions;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.util.retry.Retry;
+
+/** {@link ResourceStore} on the Kubernetes API. */
+public class KubernetesResourceStore implements ResourceStore, SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(KubernetesResourceStore.class);
+    private static final int CONFLICT_RETRIES = 10;
+    private static final Duration RESYNC = Duration.ofMinutes(10);
+
+    private final KubernetesClient client;
+    private final String namespace;
+    private final BindingCache cache = new BindingCache();
+    private volatile SharedIndexInformer<GenericKubernetesResource> informer;
+
+    public KubernetesResourceStore(KubernetesClient client, String namespace) {
+        this.client = client;
+        this.namespace = namespace;
+    }
+
+    private NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList, Resource<GenericKubernetesResource>> bindingsApi() {
+        return client.genericKubernetesResources(ServerBindingResources.CONTEXT);
+    }
+
+    // ---- installation Secret ----
+
+    @Override
+    public Mono<InstallationSecret> loadOrCreateInstallationSecret(Supplier<InstallationSecret> generator) {
+        return Mono.fromCallable(() -> {
+                    var secrets = client.secrets().inNamespace(namespace).withName(InstallationSecret.NAME);
+                    Secret existing = secrets.get();
+                    if (existing != null) {
+                        return decode(existing);
+                    }
+                    InstallationSecret fresh = generator.get();
+                    try {
+                        client.secrets().inNamespace(namespace).resource(encode(fresh)).create();
+                        log.info("created Secret {}/{} for a new SideroLink installation", namespace, InstallationSecret.NAME);
+                        return fresh;
+                    } catch (KubernetesClientException e) {
+                        if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+                            throw e;
+                        }
+                        // Another replica created it between our get and create: use theirs.
+                        Secret winner = secrets.get();
+                        if (winner == null) {
+                            throw new IllegalStateException("Secret " + namespace + "/" + InstallationSecret.NAME + " reported as existing but cannot be read");
+                        }
+                        return decode(winner);
+                    }
+                })
+                .subscribeOn(Schedulers.boundedElastic());
+    }
+
+    private Secret encode(InstallationSecret secret) {
+        Base64.Encoder b64 = Base64.getEncoder();
+        return new SecretBuilder()
+                .withNewMetadata()
+                .withName(InstallationSecret.NAME)
+                .withNamespace(namespace)
+                .addToLabels("clusterctl.cluster.x-k8s.io/move", "")
+                .endMetadata()
+                .addToData(InstallationSecret.INSTALLATION_ID_KEY, b64.encodeToString(secret.installationId().getBytes(StandardCharsets.UTF_8)))
+                .addToData(InstallationSecret.PRIVATE_KEY_KEY, b64.encodeToString(secret.privateKey().getBytes(StandardCharsets.UTF_8)))
+                .build();
+    }
+
+    private InstallationSecret decode(Secret secret) {
+        Map<String, String> data = secret.getData() == null ? Map.of() : secret.getData();
+        return new InstallationSecret(decodeValue(data, InstallationSecret.INSTALLATION_ID_KEY), decodeValue(data, InstallationSecret.PRIVATE_KEY_KEY));
+    }
+
+    private String decodeValue(Map<String, String> data, String key) {
+        String value = data.get(key);
+        if (value == null) {
+            throw new IllegalStateException("Secret " + namespace + "/" + InstallationSecret.NAME + " has no data." + key
+                    + ": delete the Secret to start a new installation, or restore the key");
+        }
+        try {
+            return new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("Secret " + namespace + "/" + InstallationSecret.NAME + " data." + key + " is not base64");
+        }
+    }
+
+    // ---- ServerBindings ----
+
+    @Override
+    public Mono<ServerBinding> updateSiderolink(String uuid, UnaryOperator<ServerBinding.Siderolink> update) {
+        ResourceNames.require(uuid);
+        return Mono.fromCallable(() -> attemptUpdate(uuid, update))
+                .subscribeOn(Schedulers.boundedElastic())
+                .retryWhen(Retry.backoff(CONFLICT_RETRIES, Duration.ofMillis(10))
+                        .maxBackoff(Duration.ofMillis(500))
+                        .filter(ConflictException.class::isInstance))
+                .onErrorMap(Exceptions::isRetryExhausted,
+                        e -> new StoreUnavailableException("server binding \"" + uuid + "\" kept changing under us ("
+                                + CONFLICT_RETRIES + " conflicts in a row)", e.getCause()));
+    }
+
+    private ServerBinding attemptUpdate(String uuid, UnaryOperator<ServerBinding.Siderolink> update) {
+        Resource<GenericKubernetesResource> resource = bindingsApi().withName(uuid);
+        GenericKubernetesResource current;
+        try {
+            current = resource.get();
+        } catch (KubernetesClientException e) {
+            throw unavailable("read server binding \"" + uuid + "\"", e);
+        }
+        if (current == null) {
+            throw new BindingNotFoundException(uuid);
+        }
+        ServerBinding binding = ServerBindingResources.toBinding(current);
+        ServerBinding.Siderolink next = update.apply(binding.siderolink());
+        if (next.equals(binding.siderolink())) {
+            return binding;
+        }
+        String patch = client.getKubernetesSerialization().asJson(
+                ServerBindingResources.siderolinkPatch(next, current.getMetadata().getResourceVersion()));
+        try {
+            GenericKubernetesResource updated = resource.patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+            ServerBinding result = ServerBindingResources.toBinding(updated);
+            cache.put(result);
+            return result;
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
+                throw new ConflictException(e);
+            }
+            if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND) {
+                throw new BindingNotFoundException(uuid);
+            }
+            throw unavailable("patch server binding \"" + uuid + "\"", e);
+        }
+    }
+
+    private static StoreUnavailableException unavailable(String what, KubernetesClientException e) {
+        String detail = e.getCode() > 0 ? "HTTP " + e.getCode() + ": " + e.getMessage() : String.valueOf(e.getMessage());
+        return new StoreUnavailableException("Kubernetes API: cannot " + what + " (" + detail + ")", e);
+    }
+
+    /** A 409 from an optimistic-concurrency patch: re-read and try again. */
+    static final class ConflictException extends RuntimeException {
+        ConflictException(Throwable cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
+    }
+
+    @Override
+    public Optional<ServerBinding> binding(String uuid) {
+        return cache.get(uuid);
+    }
+
+    @Override
+    public Collection<ServerBinding> bindings() {
+        return cache.all();
+    }
+
+    @Override
+    public boolean isAddressAssigned(IPv6Address address) {
+        return cache.isAssigned(address);
+    }
+
+    @Override
+    public Flux<BindingEvent> events() {
+        return cache.events();
+    }
+
+    @Override
+    public boolean isSynced() {
+        SharedIndexInformer<GenericKubernetesResource> current = informer;
+        return current != null && current.hasSynced();
+    }
+
+    // ---- informer lifecycle ----
+
+    @Override
+    public void start() {
+        SharedIndexInformer<GenericKubernetesResource> inf = bindingsApi().runnableInformer(RESYNC.toMillis());
+        inf.addEventHandler(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(GenericKubernetesResource obj) {
+                cache.put(ServerBindingResources.toBinding(obj));
+            }
+
+            @Override
+            public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
+                cache.put(ServerBindingResources.toBinding(newObj));
+            }
+
+            @Override
+            public void onDelete(GenericKubernetesResource obj, boolean deletedFinalStateUnknown) {
+                cache.remove(obj.getMetadata().getName());
+            }
+        });
+        informer = inf;
+        // Not waiting here: readiness reports the sync, and the informer retries by itself.
+        inf.start().whenComplete((ok, error) -> {
+            if (error != null) {
+                log.warn("ServerBinding watch failed to start: {}", error.toString());
+            } else {
+                log.info("ServerBinding watch synced: {} bindings", cache.all().size());
+            }
+        });
+    }
+
+    @Override
+    public void stop() {
+        SharedIndexInformer<GenericKubernetesResource> inf = informer;
+        if (inf != null) {
+            inf.stop();
+        }
+        informer = null;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return informer != null;
+    }
+
+    @Override
+    public int getPhase() {
+        // Before the gRPC server (which starts late), so lookups see bindings as soon as it serves.
+        return Integer.MIN_VALUE + 1000;
+    }
+}

@@ -1,0 +1,403 @@
+package dev.siderolink.server.inventory.standalone;
+
+import dev.siderolink.server.installation.InstallationSecret;
+import dev.siderolink.server.inventory.BindingCache;
+import dev.siderolink.server.inventory.BindingEvent;
+import dev.siderolink.server.inventory.BindingNotFoundException;
+import dev.siderolink.server.inventory.ResourceNames;
+import dev.siderolink.server.inventory.ResourceStore;
+import dev.siderolink.server.inventory.ServerBinding;
+import dev.siderolink.server.inventory.ServerBindingResources;
+import dev.siderolink.server.inventory.StoreUnavailableException;
+import inet.ipaddr.ipv6.IPv6Address;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/** {@link ResourceStore} on a directory of Kubernetes-shaped YAML files. */
+public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(StandaloneResourceStore.class);
+    static final String SECRET_FILE = "secret-siderolink.yaml";
+    static final String BINDINGS_DIR = "serverbindings";
+    static final String METALMACHINES_DIR = "metalmachines";
+    private static final String YAML = ".yaml";
+    private static final int LOCK_STRIPES = 256;
+
+    private final Path dir;
+    private final Path bindingsDir;
+    private final String namespace;
+    private final boolean autoAccept;
+    private final AtomicFiles files;
+    private final KubernetesSerialization serialization = new KubernetesSerialization();
+    private final BindingCache cache = new BindingCache();
+    /** What we last read or wrote per binding, to tell our own writes from hand edits. */
+    private final Map<String, Loaded> loaded = new ConcurrentHashMap<>();
+    private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
+    private final Set<Path> reportedBad = ConcurrentHashMap.newKeySet();
+    private final Scheduler rescanScheduler = Schedulers.newSingle("standalone-rescan", true);
+    private volatile Disposable rescans;
+    private volatile boolean synced;
+
+    /** A file's identity and content as last seen. */
+    private record Stamp(Object fileKey, long size, long modifiedNanos) {
+        static Stamp of(BasicFileAttributes attrs) {
+            return new Stamp(attrs.fileKey(), attrs.size(), attrs.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS));
+        }
+    }
+
+    private record Loaded(GenericKubernetesResource resource, Stamp stamp) {}
+
+    public StandaloneResourceStore(Path dir, String namespace, boolean autoAccept) {
+        this(dir, namespace, autoAccept, new AtomicFiles());
+    }
+
+    StandaloneResourceStore(Path dir, String namespace, boolean autoAccept, AtomicFiles files) {
+        this.dir = dir.toAbsolutePath().normalize();
+        this.bindingsDir = this.dir.resolve(BINDINGS_DIR);
+        this.namespace = namespace;
+        this.autoAccept = autoAccept;
+        this.files = files;
+        for (int i = 0; i < locks.length; i++) {
+            locks[i] = new ReentrantLock();
+        }
+        prepareDirectory();
+        rescan();
+        synced = true;
+        log.info("standalone state in {}: {} server bindings", this.dir, cache.all().size());
+    }
+
+    private void prepareDirectory() {
+        try {
+            Files.createDirectories(bindingsDir);
+            Files.createDirectories(dir.resolve(METALMACHINES_DIR));
+            if (!Files.isWritable(dir) || !Files.isWritable(bindingsDir) || !Files.isReadable(bindingsDir)) {
+                throw new AccessDeniedException(dir.toString());
+            }
+            cleanTempFiles(dir);
+            cleanTempFiles(bindingsDir);
+        } catch (IOException e) {
+            throw new StandaloneStateException("cannot use the standalone state directory " + dir + " (" + describe(e)
+                    + "): make it a writable directory or set siderolink.standalone.dir to one", e);
+        }
+    }
+
+    private static void cleanTempFiles(Path directory) throws IOException {
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory, p -> AtomicFiles.isTemp(p))) {
+            for (Path temp : stream) {
+                // left by a crash between write and rename: the real file is the old version, intact
+                Files.deleteIfExists(temp);
+                log.info("removed {} left by an interrupted write", temp);
+            }
+        }
+    }
+
+    private static String describe(IOException e) {
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+            return fse.getReason();
+        }
+        return e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+
+    /** Starts the periodic rescan that picks up files changed by hand. */
+    public void startRescans(Duration interval) {
+        rescans = Flux.interval(interval, interval, rescanScheduler)
+                .onBackpressureDrop()
+                .subscribe(tick -> {
+                    try {
+                        rescan();
+                    } catch (RuntimeException e) {
+                        log.warn("rescan of {} failed: {}", bindingsDir, e.toString());
+                    }
+                });
+    }
+
+    @Override
+    public void close() {
+        Disposable current = rescans;
+        if (current != null) {
+            current.dispose();
+        }
+        rescanScheduler.dispose();
+    }
+
+    // ---- installation Secret ----
+
+    @Override
+    public Mono<InstallationSecret> loadOrCreateInstallationSecret(Supplier<InstallationSecret> generator) {
+        return Mono.fromCallable(() -> {
+                    Path file = dir.resolve(SECRET_FILE);
+                    if (Files.exists(file)) {
+                        return readSecret(file);
+                    }
+                    InstallationSecret fresh = generator.get();
+                    byte[] yaml = serialization.asYaml(encodeSecret(fresh)).getBytes(StandardCharsets.UTF_8);
+                    if (files.createExclusive(file, yaml, true)) {
+                        log.info("created {} for a new SideroLink installation", file);
+                        return fresh;
+                    }
+                    return readSecret(file); // another process won the race
+                })
+                .subscribeOn(Schedulers.boundedElastic());
+    }
+
+    private Secret encodeSecret(InstallationSecret secret) {
+        Base64.Encoder b64 = Base64.getEncoder();
+        return new SecretBuilder()
+                .withNewMetadata()
+                .withName(InstallationSecret.NAME)
+                .withNamespace(namespace)
+                .addToLabels("clusterctl.cluster.x-k8s.io/move", "")
+                .endMetadata()
+                .addToData(InstallationSecret.INSTALLATION_ID_KEY, b64.encodeToString(secret.installationId().getBytes(StandardCharsets.UTF_8)))
+                .addToData(InstallationSecret.PRIVATE_KEY_KEY, b64.encodeToString(secret.privateKey().getBytes(StandardCharsets.UTF_8)))
+                .build();
+    }
+
+    private InstallationSecret readSecret(Path file) {
+        Secret secret;
+        try {
+            secret = serialization.unmarshal(Files.readString(file), Secret.class);
+        } catch (IOException | RuntimeException e) {
+            throw new StandaloneStateException("cannot read " + file + " (" + e.getClass().getSimpleName()
+                    + "): restore it from a backup, or delete it to start a new installation (every node then re-provisions)", e);
+        }
+        Map<String, String> data = secret == null || secret.getData() == null ? Map.of() : secret.getData();
+        return new InstallationSecret(secretValue(file, data, InstallationSecret.INSTALLATION_ID_KEY), secretValue(file, data, InstallationSecret.PRIVATE_KEY_KEY));
+    }
+
+    private static String secretValue(Path file, Map<String, String> data, String key) {
+        String value = data.get(key);
+        if (value == null) {
+            throw new StandaloneStateException(file + " has no data." + key + ": restore it, or delete the file to start a new installation", null);
+        }
+        try {
+            return new String(Base64.getDecoder().decode(value.trim()), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new StandaloneStateException(file + " data." + key + " is not base64", e);
+        }
+    }
+
+    // ---- ServerBindings ----
+
+    @Override
+    public Mono<ServerBinding> updateSiderolink(String uuid, UnaryOperator<ServerBinding.Siderolink> update) {
+        ResourceNames.require(uuid);
+        return Mono.fromCallable(() -> {
+                    ReentrantLock lock = lockFor(uuid);
+                    lock.lock();
+                    try {
+                        return updateLocked(uuid, update);
+                    } finally {
+                        lock.unlock();
+                    }
+                })
+                .subscribeOn(Schedulers.boundedElastic());
+    }
+
+    private ServerBinding updateLocked(String uuid, UnaryOperator<ServerBinding.Siderolink> update) throws IOException {
+        Path file = bindingFile(uuid);
+        refreshLocked(uuid, file); // a hand edit since the last rescan must not be overwritten
+        Loaded current = loaded.get(uuid);
+        GenericKubernetesResource resource;
+        if (current != null) {
+            resource = serialization.clone(current.resource());
+        } else if (autoAccept) {
+            resource = ServerBindingResources.newBinding(uuid);
+        } else {
+            throw new BindingNotFoundException(uuid);
+        }
+        ServerBinding before = ServerBindingResources.toBinding(resource);
+        ServerBinding.Siderolink next = update.apply(before.siderolink());
+        if (current != null && next.equals(before.siderolink())) {
+            return before;
+        }
+        ServerBindingResources.setSiderolink(resource, next);
+        byte[] yaml = serialization.asYaml(resource).getBytes(StandardCharsets.UTF_8);
+        try {
+            files.write(file, yaml, false);
+        } catch (IOException e) {
+            throw new StoreUnavailableException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+        if (current == null) {
+            log.info("auto-accepted new server {}: created {}", uuid, file);
+        }
+        ServerBinding after = ServerBindingResources.toBinding(resource);
+        loaded.put(uuid, new Loaded(resource, Stamp.of(Files.readAttributes(file, BasicFileAttributes.class))));
+        cache.put(after);
+        return after;
+    }
+
+    private ReentrantLock lockFor(String uuid) {
+        return locks[Math.floorMod(uuid.hashCode(), locks.length)];
+    }
+
+    private Path bindingFile(String uuid) {
+        return bindingsDir.resolve(uuid + YAML);
+    }
+
+    /** Reads every binding file whose stamp changed, and forgets files that are gone. */
+    void rescan() {
+        Set<String> seen = new HashSet<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(bindingsDir, "*" + YAML)) {
+            for (Path file : stream) {
+                if (AtomicFiles.isTemp(file) || file.getFileName().toString().startsWith(".")) {
+                    continue;
+                }
+                String uuid = file.getFileName().toString().substring(0, file.getFileName().toString().length() - YAML.length());
+                if (ResourceNames.problem(uuid) != null) {
+                    reportOnce(file, "its name is not a valid server UUID / resource name; ignored");
+                    continue;
+                }
+                seen.add(uuid);
+                ReentrantLock lock = lockFor(uuid);
+                lock.lock();
+                try {
+                    refreshLocked(uuid, file);
+                } finally {
+                    lock.unlock();
+                }
+            }
+        } catch (IOException e) {
+            throw new StandaloneStateException("cannot list " + bindingsDir + ": " + describe(e), e);
+        }
+        for (String uuid : Set.copyOf(loaded.keySet())) {
+            if (!seen.contains(uuid)) {
+                ReentrantLock lock = lockFor(uuid);
+                lock.lock();
+                try {
+                    if (!Files.exists(bindingFile(uuid))) {
+                        loaded.remove(uuid);
+                        cache.remove(uuid);
+                        log.info("server binding {} removed (file deleted)", uuid);
+                    }
+                } finally {
+                    lock.unlock();
+                }
+            }
+        }
+    }
+
+    /** Brings the cache for one binding up to date with its file; caller holds the lock. */
+    private void refreshLocked(String uuid, Path file) throws IOException {
+        BasicFileAttributes attrs;
+        try {
+            attrs = Files.readAttributes(file, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            if (loaded.remove(uuid) != null) {
+                cache.remove(uuid);
+                log.info("server binding {} removed (file deleted)", uuid);
+            }
+            return;
+        }
+        Stamp stamp = Stamp.of(attrs);
+        Loaded current = loaded.get(uuid);
+        if (current != null && current.stamp().equals(stamp)) {
+            return;
+        }
+        GenericKubernetesResource resource;
+        try {
+            resource = serialization.unmarshal(Files.readString(file), GenericKubernetesResource.class);
+            validate(uuid, resource);
+        } catch (IOException | RuntimeException e) {
+            // Keep the last good version: a half-typed edit must not make a node unknown.
+            reportOnce(file, "it does not parse as a ServerBinding (" + rootMessage(e) + "); "
+                    + (current != null ? "keeping the last good version" : "ignored until fixed"));
+            return;
+        }
+        reportedBad.remove(file);
+        loaded.put(uuid, new Loaded(resource, stamp));
+        ServerBinding binding = ServerBindingResources.toBinding(resource);
+        if (current == null || !Objects.equals(ServerBindingResources.toBinding(current.resource()), binding)) {
+            log.debug("server binding {} loaded from {}", uuid, file);
+        }
+        cache.put(binding);
+    }
+
+    private static void validate(String uuid, GenericKubernetesResource resource) {
+        if (resource == null) {
+            throw new IllegalArgumentException("empty file");
+        }
+        if (!ServerBindingResources.KIND.equals(resource.getKind())) {
+            throw new IllegalArgumentException("kind is " + resource.getKind() + ", expected " + ServerBindingResources.KIND);
+        }
+        if (resource.getMetadata() == null || !uuid.equals(resource.getMetadata().getName())) {
+            throw new IllegalArgumentException("metadata.name must equal the file name, " + uuid);
+        }
+    }
+
+    private void reportOnce(Path file, String problem) {
+        if (reportedBad.add(file)) {
+            log.warn("standalone state: {}: {}", file, problem);
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String message = t.getMessage();
+        return message == null ? t.getClass().getSimpleName() : message.lines().findFirst().orElse(message);
+    }
+
+    @Override
+    public Optional<ServerBinding> binding(String uuid) {
+        return cache.get(uuid);
+    }
+
+    @Override
+    public Collection<ServerBinding> bindings() {
+        return cache.all();
+    }
+
+    @Override
+    public boolean isAddressAssigned(IPv6Address address) {
+        return cache.isAssigned(address);
+    }
+
+    @Override
+    public Flux<BindingEvent> events() {
+        return cache.events();
+    }
+
+    @Override
+    public boolean isSynced() {
+        return synced;
+    }
+
+    public Path directory() {
+        return dir;
+    }
+}

@@ -1,0 +1,50 @@
+package dev.siderolink.server.provision;
+
+import io.grpc.Status;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+
+/** Provision counters; the outcome tag is the gRPC status code name, so cardinality is fixed. */
+public final class ProvisionMetrics {
+
+    public static final String REQUESTS = "siderolink.provision.requests";
+    public static final String DURATION = "siderolink.provision.duration";
+    public static final String ADDRESSES_ASSIGNED = "siderolink.provision.addresses.assigned";
+    public static final String KEYS_CHANGED = "siderolink.provision.keys.changed";
+
+    private final Map<Status.Code, Counter> requests = new EnumMap<>(Status.Code.class);
+    private final Map<Status.Code, Timer> durations = new EnumMap<>(Status.Code.class);
+    private final Counter addressesAssigned;
+    private final Counter keysChanged;
+
+    public ProvisionMetrics(MeterRegistry registry) {
+        for (Status.Code code : Status.Code.values()) {
+            String outcome = code.name().toLowerCase(Locale.ROOT);
+            requests.put(code, Counter.builder(REQUESTS).tag("outcome", outcome)
+                    .description("Provision calls by outcome (gRPC status)").register(registry));
+            durations.put(code, Timer.builder(DURATION).tag("outcome", outcome)
+                    .description("Provision call handling time").register(registry));
+        }
+        addressesAssigned = Counter.builder(ADDRESSES_ASSIGNED)
+                .description("New tunnel addresses given to servers that had none").register(registry);
+        keysChanged = Counter.builder(KEYS_CHANGED)
+                .description("Provision calls that replaced a server's stored public key (a reboot, usually)").register(registry);
+    }
+
+    void record(Status.Code code, long nanos) {
+        requests.get(code).increment();
+        durations.get(code).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    void addressAssigned() {
+        addressesAssigned.increment();
+    }
+
+    void keyChanged() {
+        keysChanged.increment();
+    }
+}
