@@ -5,18 +5,19 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
 import org.springframework.boot.diagnostics.FailureAnalysis;
-import org.springframework.context.EnvironmentAware;
+import org.springframework.boot.diagnostics.FailureAnalyzer;
 import org.springframework.core.env.Environment;
 
 /**
- * A listener could not bind: names the port and the property that sets it. Netty reports the
- * address as "Failed to bind to address host:port", with the {@link BindException} as cause.
+ * A listener could not bind: names the port and the property that sets it. gRPC's Netty
+ * transports say "Failed to bind to address host:port" and, with the native epoll transport, the
+ * cause is a {@code NativeIoException} ("Address already in use"), not a {@link BindException}:
+ * so the cause chain is matched by message as well as by type.
  */
-class PortInUseFailureAnalyzer extends AbstractFailureAnalyzer<BindException> implements EnvironmentAware {
+class PortInUseFailureAnalyzer implements FailureAnalyzer {
 
-    private static final Pattern PORT = Pattern.compile(":(\\d{1,5})\\b(?!.*:\\d)");
+    private static final Pattern BIND_ADDRESS = Pattern.compile("Failed to bind to address \\S*:(\\d{1,5})");
     private static final Map<String, String> PORT_PROPERTIES = new LinkedHashMap<>();
 
     static {
@@ -26,19 +27,33 @@ class PortInUseFailureAnalyzer extends AbstractFailureAnalyzer<BindException> im
         PORT_PROPERTIES.put("server.port", "the HTTP server (Actuator and API)");
     }
 
-    private Environment environment;
+    private final Environment environment;
 
-    @Override
-    public void setEnvironment(Environment environment) {
+    /** Spring Boot passes the environment to failure analyzers through the constructor. */
+    PortInUseFailureAnalyzer(Environment environment) {
         this.environment = environment;
     }
 
     @Override
-    protected FailureAnalysis analyze(Throwable rootFailure, BindException cause) {
-        Integer port = findPort(rootFailure);
+    public FailureAnalysis analyze(Throwable failure) {
+        Integer port = null;
+        Throwable bindFailure = null;
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String message = t.getMessage() == null ? "" : t.getMessage();
+            Matcher m = BIND_ADDRESS.matcher(message);
+            if (port == null && m.find()) {
+                port = Integer.valueOf(m.group(1));
+            }
+            if (t instanceof BindException || message.contains("Address already in use") || message.contains("Cannot assign requested address")) {
+                bindFailure = t;
+            }
+        }
+        if (bindFailure == null) {
+            return null;
+        }
         String what = port == null ? "A port this server listens on" : "Port " + port + describe(port);
-        return new FailureAnalysis(what + " is already in use or cannot be bound (" + cause.getMessage() + ").",
-                "Stop the process that holds the port, or give this server another port with the property named above.", cause);
+        return new FailureAnalysis(what + " cannot be bound: " + bindFailure.getMessage() + ".",
+                "Stop the process that holds the port, or give this server another port with the property named above.", bindFailure);
     }
 
     private String describe(int port) {
@@ -52,17 +67,5 @@ class PortInUseFailureAnalyzer extends AbstractFailureAnalyzer<BindException> im
             }
         }
         return "";
-    }
-
-    private static Integer findPort(Throwable failure) {
-        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t.getMessage() != null && t.getMessage().contains("bind")) {
-                Matcher m = PORT.matcher(t.getMessage());
-                if (m.find()) {
-                    return Integer.valueOf(m.group(1));
-                }
-            }
-        }
-        return null;
     }
 }
