@@ -209,6 +209,12 @@ public class KubernetesResourceStore implements ResourceStore, SmartLifecycle {
         return current != null && current.hasSynced();
     }
 
+    /** Whether the informer's watch is open; its initial list (isSynced) can complete before. For tests. */
+    boolean isWatching() {
+        SharedIndexInformer<GenericKubernetesResource> current = informer;
+        return current != null && current.isWatching();
+    }
+
     // ---- informer lifecycle ----
 
     @Override

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -38,16 +39,24 @@ class AtomicFiles {
         this.renamer = renamer;
     }
 
-    /** Replaces {@code target} with {@code content}; on failure the old file is untouched. */
-    void write(Path target, byte[] content, boolean ownerOnly) throws IOException {
+    /**
+     * Replaces {@code target} with {@code content}; on failure the old file is untouched. Returns
+     * the attributes of the file written (inode, size, mtime: a rename keeps them).
+     */
+    BasicFileAttributes write(Path target, byte[] content, boolean ownerOnly) throws IOException {
         Path temp = writeTemp(target, content, ownerOnly);
+        BasicFileAttributes written;
         try {
+            // Read before the rename: once visible under its name, the file may be replaced by a hand
+            // edit at any moment, whose attributes must not be taken for those of our write.
+            written = Files.readAttributes(temp, BasicFileAttributes.class);
             renamer.rename(temp, target);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(temp);
             throw e;
         }
         syncDirectory(target.getParent());
+        return written;
     }
 
     /**

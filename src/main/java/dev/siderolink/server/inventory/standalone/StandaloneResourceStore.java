@@ -228,7 +228,12 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
 
     private ServerBinding updateLocked(String uuid, UnaryOperator<ServerBinding.Siderolink> update) throws IOException {
         Path file = bindingFile(uuid);
-        refreshLocked(uuid, file); // a hand edit since the last rescan must not be overwritten
+        // A hand edit since the last rescan must not be overwritten: re-read a changed file, and
+        // refuse to replace one that does not parse (the operator's half-done edit would be lost).
+        if (!refreshLocked(uuid, file)) {
+            throw new StoreUnavailableException("not writing " + file + ": it does not parse as a ServerBinding;"
+                    + " nothing is written to it until it is fixed", null);
+        }
         Loaded current = loaded.get(uuid);
         GenericKubernetesResource resource;
         if (current != null) {
@@ -245,8 +250,9 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
         }
         ServerBindingResources.setSiderolink(resource, next);
         byte[] yaml = serialization.asYaml(resource).getBytes(StandardCharsets.UTF_8);
+        BasicFileAttributes written;
         try {
-            files.write(file, yaml, false);
+            written = files.write(file, yaml, false);
         } catch (IOException e) {
             throw new StoreUnavailableException("cannot write " + file + ": " + e.getMessage(), e);
         }
@@ -254,7 +260,7 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
             log.info("auto-accepted new server {}: created {}", uuid, file);
         }
         ServerBinding after = ServerBindingResources.toBinding(resource);
-        loaded.put(uuid, new Loaded(resource, Stamp.of(Files.readAttributes(file, BasicFileAttributes.class))));
+        loaded.put(uuid, new Loaded(resource, Stamp.of(written)));
         cache.put(after);
         return after;
     }
@@ -309,8 +315,11 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
         }
     }
 
-    /** Brings the cache for one binding up to date with its file; caller holds the lock. */
-    private void refreshLocked(String uuid, Path file) throws IOException {
+    /**
+     * Brings the cache for one binding up to date with its file; caller holds the lock. False when
+     * the file exists but does not parse (the cache then keeps the last good version, if any).
+     */
+    private boolean refreshLocked(String uuid, Path file) throws IOException {
         BasicFileAttributes attrs;
         try {
             attrs = Files.readAttributes(file, BasicFileAttributes.class);
@@ -319,12 +328,12 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
                 cache.remove(uuid);
                 log.info("server binding {} removed (file deleted)", uuid);
             }
-            return;
+            return true;
         }
         Stamp stamp = Stamp.of(attrs);
         Loaded current = loaded.get(uuid);
         if (current != null && current.stamp().equals(stamp)) {
-            return;
+            return true;
         }
         GenericKubernetesResource resource;
         try {
@@ -334,7 +343,7 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
             // Keep the last good version: a half-typed edit must not make a node unknown.
             reportOnce(file, "it does not parse as a ServerBinding (" + rootMessage(e) + "); "
                     + (current != null ? "keeping the last good version" : "ignored until fixed"));
-            return;
+            return false;
         }
         reportedBad.remove(file);
         loaded.put(uuid, new Loaded(resource, stamp));
@@ -343,6 +352,7 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
             log.debug("server binding {} loaded from {}", uuid, file);
         }
         cache.put(binding);
+        return true;
     }
 
     private static void validate(String uuid, GenericKubernetesResource resource) {

@@ -11,6 +11,7 @@
  * Every write goes to a temporary file in the same directory, is flushed to disk and then
  * renamed over the target, so a crash leaves either the old or the new file, never half of one.
  * Files edited by hand are picked up by a periodic rescan (size, mtime and inode), without a
- * restart; a file that does not parse is reported and the last good version stays in use.
+ * restart; a file that does not parse is reported, the last good version stays in use, and the
+ * store does not write over it until it is fixed.
  */
 package dev.siderolink.server.inventory.standalone;

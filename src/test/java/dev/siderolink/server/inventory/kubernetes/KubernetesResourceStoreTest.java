@@ -1,0 +1,525 @@
+package dev.siderolink.server.inventory.kubernetes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
+
+import dev.siderolink.server.installation.InstallationSecret;
+import dev.siderolink.server.inventory.BindingEvent;
+import dev.siderolink.server.inventory.BindingNotFoundException;
+import dev.siderolink.server.inventory.ServerBinding;
+import dev.siderolink.server.inventory.ServerBindingResources;
+import dev.siderolink.server.inventory.StoreUnavailableException;
+import inet.ipaddr.IPAddressString;
+import inet.ipaddr.ipv6.IPv6Address;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import reactor.test.StepVerifier;
+
+/**
+ * {@link KubernetesResourceStore} against fabric8's mock API server in CRUD mode, with the
+ * project's CRDs loaded.
+ *
+ * <p>What the mock does with a stale {@code metadata.resourceVersion} in a JSON merge patch (checked
+ * by {@link #mockRejectsMergePatchWithStaleResourceVersion}): it answers 409 Conflict, like a real API
+ * server, so the store's optimistic concurrency can be tested here.
+ */
+@Timeout(30)
+class KubernetesResourceStoreTest {
+
+    private static final String NAMESPACE = "sidero-system";
+    private static final String PREFIX = "fdae:2859:5bb1:7a03:";
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private KubernetesMockServer server;
+    private KubernetesClient client;
+    private KubernetesResourceStore store;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    @BeforeEach
+    void startMock() {
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
+        server.init();
+        client = server.createClient();
+        Crds.load(client);
+        store = new KubernetesResourceStore(client, NAMESPACE);
+    }
+
+    @AfterEach
+    void stopMock() throws Exception {
+        store.stop();
+        for (AutoCloseable closeable : closeables) {
+            closeable.close();
+        }
+        client.close();
+        server.destroy();
+    }
+
+    private NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList, Resource<GenericKubernetesResource>> bindingsApi() {
+        return client.genericKubernetesResources(ServerBindingResources.CONTEXT);
+    }
+
+    // ---- installation Secret ----
+
+    @Test
+    void createsInstallationSecretWhenAbsent() {
+        InstallationSecret generated = new InstallationSecret(randomKey(), randomKey());
+
+        InstallationSecret returned = store.loadOrCreateInstallationSecret(() -> generated).block(Duration.ofSeconds(10));
+
+        assertThat(returned).isEqualTo(generated);
+        Secret stored = client.secrets().inNamespace(NAMESPACE).withName("siderolink").get();
+        assertThat(stored).isNotNull();
+        assertThat(stored.getMetadata().getLabels()).containsEntry("clusterctl.cluster.x-k8s.io/move", "");
+        assertThat(stored.getData())
+                .containsEntry("installation-id", base64(generated.installationId()))
+                .containsEntry("private-key", base64(generated.privateKey()));
+    }
+
+    @Test
+    void readsExistingInstallationSecretWithoutCallingGenerator() {
+        InstallationSecret existing = new InstallationSecret(randomKey(), randomKey());
+        client.secrets().inNamespace(NAMESPACE).resource(secret(existing)).create();
+
+        InstallationSecret returned = store.loadOrCreateInstallationSecret(() -> fail("generator called although the Secret exists"))
+                .block(Duration.ofSeconds(10));
+
+        assertThat(returned).isEqualTo(existing);
+    }
+
+    @Test
+    void returnsWinnersSecretWhenAnotherReplicaCreatesItFirst() {
+        InstallationSecret winner = new InstallationSecret(randomKey(), randomKey());
+        InstallationSecret loser = new InstallationSecret(randomKey(), randomKey());
+
+        // The other replica creates the Secret between our get and our create: our create gets 409.
+        InstallationSecret returned = store.loadOrCreateInstallationSecret(() -> {
+                    client.secrets().inNamespace(NAMESPACE).resource(secret(winner)).create();
+                    return loser;
+                })
+                .block(Duration.ofSeconds(10));
+
+        assertThat(returned).isEqualTo(winner);
+        Secret stored = client.secrets().inNamespace(NAMESPACE).withName("siderolink").get();
+        assertThat(stored.getData()).containsEntry("private-key", base64(winner.privateKey()));
+    }
+
+    // ---- updateSiderolink ----
+
+    @Test
+    void mockRejectsMergePatchWithStaleResourceVersion() {
+        // Not a test of our code: it pins the mock behaviour the concurrency tests below rely on.
+        String uuid = newUuid();
+        String staleVersion = createBinding(uuid, null).getMetadata().getResourceVersion();
+        bindingsApi().withName(uuid).edit(r -> withLabel(r, "touched", "yes"));
+
+        assertThatThrownBy(() -> bindingsApi().withName(uuid).patch(
+                        PatchContext.of(PatchType.JSON_MERGE),
+                        "{\"metadata\":{\"resourceVersion\":\"" + staleVersion + "\"},\"spec\":{\"hostname\":\"x\"}}"))
+                .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(409));
+    }
+
+    @Test
+    void failsWithBindingNotFoundForUnknownUuid() {
+        String uuid = newUuid();
+
+        StepVerifier.create(store.updateSiderolink(uuid, keepOrAllocate(randomKey())))
+                .expectErrorSatisfies(e -> assertThat(e)
+                        .isInstanceOf(BindingNotFoundException.class)
+                        .hasMessage("server binding \"" + uuid + "\" not found"))
+                .verify(Duration.ofSeconds(10));
+        assertThat(bindingsApi().withName(uuid).get()).as("no binding is created in the kubernetes store").isNull();
+    }
+
+    @Test
+    void setsSiderolinkAndKeepsOtherSpecFieldsLabelsAndStatus() {
+        String uuid = newUuid();
+        createBinding(uuid, """
+                apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3
+                kind: ServerBinding
+                metadata:
+                  name: %s
+                  labels:
+                    cluster.x-k8s.io/cluster-name: management
+                    team: metal
+                  annotations:
+                    note: keep me
+                spec:
+                  metalMachineRef:
+                    namespace: default
+                    name: worker-1
+                  hostname: node-1
+                  addresses: ["10.5.0.3"]
+                  somethingSideroAddsLater:
+                    nested: 42
+                """.formatted(uuid));
+        bindingsApi().withName(uuid).editStatus(r -> {
+            r.setAdditionalProperty("status", Map.of("ready", true));
+            return r;
+        });
+        String key = randomKey();
+        String address = randomAddress();
+
+        ServerBinding result = store.updateSiderolink(uuid, current -> new ServerBinding.Siderolink(address, key)).block(Duration.ofSeconds(10));
+
+        assertThat(result.siderolink()).isEqualTo(new ServerBinding.Siderolink(address, key));
+        assertThat(result.metalMachineRef()).isEqualTo(new ServerBinding.MetalMachineRef("default", "worker-1"));
+        assertThat(result.clusterName()).isEqualTo("management");
+        GenericKubernetesResource stored = bindingsApi().withName(uuid).get();
+        assertThat((Object) stored.get("spec", "siderolink", "address")).isEqualTo(address);
+        assertThat((Object) stored.get("spec", "siderolink", "publicKey")).isEqualTo(key);
+        assertThat((Object) stored.get("spec", "metalMachineRef", "name")).isEqualTo("worker-1");
+        assertThat((Object) stored.get("spec", "metalMachineRef", "namespace")).isEqualTo("default");
+        assertThat((Object) stored.get("spec", "hostname")).isEqualTo("node-1");
+        assertThat((Object) stored.get("spec", "addresses")).isEqualTo(List.of("10.5.0.3"));
+        assertThat((Object) stored.get("spec", "somethingSideroAddsLater", "nested")).isEqualTo(42);
+        assertThat((Object) stored.get("status", "ready")).isEqualTo(true);
+        assertThat(stored.getMetadata().getLabels())
+                .containsEntry("cluster.x-k8s.io/cluster-name", "management")
+                .containsEntry("team", "metal");
+        assertThat(stored.getMetadata().getAnnotations()).containsEntry("note", "keep me");
+        assertThat(result.resourceVersion()).isEqualTo(stored.getMetadata().getResourceVersion());
+    }
+
+    @Test
+    void keepsAddressAndReplacesKeyOnSecondUpdate() {
+        String uuid = newUuid();
+        createBinding(uuid, null);
+        ServerBinding first = store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(Duration.ofSeconds(10));
+        String secondKey = randomKey();
+
+        ServerBinding second = store.updateSiderolink(uuid, keepOrAllocate(secondKey)).block(Duration.ofSeconds(10));
+
+        assertThat(second.siderolink()).isEqualTo(new ServerBinding.Siderolink(first.siderolink().address(), secondKey));
+        assertThat(store.binding(uuid)).contains(second);
+    }
+
+    @Test
+    void noOpUpdateDoesNotWrite() throws InterruptedException {
+        String uuid = newUuid();
+        createBinding(uuid, null);
+        ServerBinding written = store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(Duration.ofSeconds(10));
+        drainRequests();
+
+        ServerBinding again = store.updateSiderolink(uuid, UnaryOperator.identity()).block(Duration.ofSeconds(10));
+
+        assertThat(drainRequests()).as("HTTP methods sent for a no-op update").doesNotContain("PATCH", "PUT", "POST");
+        assertThat(again).isEqualTo(written);
+        assertThat(bindingsApi().withName(uuid).get().getMetadata().getResourceVersion()).isEqualTo(written.resourceVersion());
+    }
+
+    @Test
+    void retriesStaleWriteInsteadOfLosingTheOtherWritersAddress() {
+        String uuid = newUuid();
+        createBinding(uuid, null);
+        String othersAddress = randomAddress();
+        String ourKey = randomKey();
+        List<ServerBinding.Siderolink> seen = new CopyOnWriteArrayList<>();
+        AtomicBoolean interfered = new AtomicBoolean();
+
+        ServerBinding result = store.updateSiderolink(uuid, current -> {
+                    seen.add(current);
+                    if (interfered.compareAndSet(false, true)) {
+                        // Another replica stores an address between our read and our write.
+                        bindingsApi().withName(uuid).edit(r -> {
+                            ServerBindingResources.setSiderolink(r, new ServerBinding.Siderolink(othersAddress, randomKey()));
+                            return r;
+                        });
+                    }
+                    return keepOrAllocate(ourKey).apply(current);
+                })
+                .block(Duration.ofSeconds(10));
+
+        assertThat(seen).hasSize(2);
+        assertThat(seen.get(0).address()).isNull();
+        assertThat(seen.get(1).address()).isEqualTo(othersAddress);
+        assertThat(result.siderolink()).isEqualTo(new ServerBinding.Siderolink(othersAddress, ourKey));
+        GenericKubernetesResource stored = bindingsApi().withName(uuid).get();
+        assertThat((Object) stored.get("spec", "siderolink", "address")).isEqualTo(othersAddress);
+        assertThat((Object) stored.get("spec", "siderolink", "publicKey")).isEqualTo(ourKey);
+    }
+
+    @Test
+    void concurrentUpdatesOfOneBindingWriteExactlyOneAddress() throws Exception {
+        String uuid = newUuid();
+        createBinding(uuid, null);
+        List<String> writtenAddresses = new CopyOnWriteArrayList<>();
+        List<String> writtenVersions = new CopyOnWriteArrayList<>();
+        Watch watch = bindingsApi().watch(new Watcher<>() {
+            @Override
+            public void eventReceived(Action action, GenericKubernetesResource resource) {
+                if (uuid.equals(resource.getMetadata().getName())) {
+                    Object address = resource.get("spec", "siderolink", "address");
+                    if (address != null) {
+                        writtenAddresses.add((String) address);
+                    }
+                    writtenVersions.add(resource.getMetadata().getResourceVersion());
+                }
+            }
+
+            @Override
+            public void onClose(WatcherException cause) {}
+        });
+        closeables.add(watch::close);
+        int writers = 20;
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < writers; i++) {
+            keys.add(randomKey());
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        closeables.add(pool::shutdownNow);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<ServerBinding>> results = new ArrayList<>();
+        for (String key : keys) {
+            results.add(pool.submit(() -> {
+                go.await();
+                return store.updateSiderolink(uuid, keepOrAllocate(key)).block(Duration.ofSeconds(20));
+            }));
+        }
+        go.countDown();
+        List<ServerBinding> bindings = new ArrayList<>();
+        for (Future<ServerBinding> result : results) {
+            bindings.add(result.get(25, TimeUnit.SECONDS));
+        }
+
+        GenericKubernetesResource stored = bindingsApi().withName(uuid).get();
+        String finalAddress = (String) stored.get("spec", "siderolink", "address");
+        String finalVersion = stored.getMetadata().getResourceVersion();
+        awaitTrue(() -> writtenVersions.contains(finalVersion), "the watch sees the last write");
+        assertThat(finalAddress).isNotNull();
+        assertThat(Set.copyOf(writtenAddresses)).as("addresses ever written").containsExactly(finalAddress);
+        assertThat(bindings).extracting(b -> b.siderolink().address()).containsOnly(finalAddress);
+        assertThat(keys).contains((String) stored.get("spec", "siderolink", "publicKey"));
+    }
+
+    // ---- informer ----
+
+    @Test
+    void informerFillsCacheWithExistingBindings() {
+        String uuid = newUuid();
+        String address = randomAddress();
+        createBinding(uuid, null);
+        store.updateSiderolink(uuid, c -> new ServerBinding.Siderolink(address, randomKey())).block(Duration.ofSeconds(10));
+        KubernetesResourceStore fresh = new KubernetesResourceStore(client, NAMESPACE);
+        assertThat(fresh.isSynced()).isFalse();
+
+        fresh.start();
+        try {
+            awaitTrue(fresh::isSynced, "informer synced");
+            assertThat(fresh.isRunning()).isTrue();
+            assertThat(fresh.binding(uuid)).get().extracting(b -> b.siderolink().address()).isEqualTo(address);
+            assertThat(fresh.isAddressAssigned(bare(address))).isTrue();
+        } finally {
+            fresh.stop();
+        }
+        assertThat(fresh.isRunning()).isFalse();
+    }
+
+    @Test
+    void informerReportsBindingsAddedModifiedAndDeletedByOthers() {
+        store.start();
+        awaitTrue(store::isSynced, "informer synced");
+        awaitTrue(store::isWatching, "informer watching"); // changes made before the watch opens may be missed by the mock
+        String uuid = newUuid();
+        String address = randomAddress();
+        String key = randomKey();
+
+        StepVerifier.create(store.events().filter(e -> e.binding().uuid().equals(uuid)))
+                .then(() -> createBinding(uuid, null))
+                .assertNext(e -> {
+                    assertThat(e.type()).isEqualTo(BindingEvent.Type.ADDED);
+                    assertThat(store.binding(uuid)).isPresent();
+                    assertThat(store.bindings()).extracting(ServerBinding::uuid).contains(uuid);
+                })
+                .then(() -> bindingsApi().withName(uuid).edit(r -> {
+                    ServerBindingResources.setSiderolink(r, new ServerBinding.Siderolink(address, key));
+                    return r;
+                }))
+                .assertNext(e -> {
+                    assertThat(e.type()).isEqualTo(BindingEvent.Type.MODIFIED);
+                    assertThat(e.binding().siderolink()).isEqualTo(new ServerBinding.Siderolink(address, key));
+                    assertThat(store.binding(uuid)).get().extracting(ServerBinding::siderolink).isEqualTo(e.binding().siderolink());
+                    assertThat(store.isAddressAssigned(bare(address))).isTrue();
+                })
+                .then(() -> bindingsApi().withName(uuid).delete())
+                .assertNext(e -> {
+                    assertThat(e.type()).isEqualTo(BindingEvent.Type.DELETED);
+                    assertThat(e.binding().siderolink().address()).isEqualTo(address);
+                    assertThat(store.binding(uuid)).isEmpty();
+                    assertThat(store.bindings()).extracting(ServerBinding::uuid).doesNotContain(uuid);
+                    assertThat(store.isAddressAssigned(bare(address))).as("a deleted binding's address is free").isFalse();
+                })
+                .thenCancel()
+                .verify(Duration.ofSeconds(15));
+    }
+
+    // ---- API errors ----
+
+    @Test
+    void serverErrorMakesUpdateFailWithStoreUnavailable() {
+        KubernetesMockServer failing = new KubernetesMockServer(false);
+        failing.init();
+        closeables.add(failing::destroy);
+        String uuid = newUuid();
+        failing.expect().get().withPath("/apis/infrastructure.cluster.x-k8s.io/v1alpha3/serverbindings/" + uuid)
+                .andReturn(500, "{\"kind\":\"Status\",\"code\":500,\"message\":\"etcd is sad\"}")
+                .always();
+        KubernetesClient failingClient = quickClient(failing.url("/"));
+        closeables.add(failingClient);
+        KubernetesResourceStore failingStore = new KubernetesResourceStore(failingClient, NAMESPACE);
+
+        StepVerifier.create(failingStore.updateSiderolink(uuid, keepOrAllocate(randomKey())))
+                .expectErrorSatisfies(e -> assertThat(e)
+                        .isInstanceOf(StoreUnavailableException.class)
+                        .hasMessageContaining(uuid)
+                        .hasMessageContaining("500"))
+                .verify(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void unreachableApiMakesUpdateFailWithStoreUnavailable() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        KubernetesClient unreachable = quickClient("http://127.0.0.1:" + closedPort + "/");
+        closeables.add(unreachable);
+        KubernetesResourceStore unreachableStore = new KubernetesResourceStore(unreachable, NAMESPACE);
+
+        StepVerifier.create(unreachableStore.updateSiderolink(newUuid(), keepOrAllocate(randomKey())))
+                .expectError(StoreUnavailableException.class)
+                .verify(Duration.ofSeconds(10));
+    }
+
+    // ---- helpers ----
+
+    private static KubernetesClient quickClient(String url) {
+        Config config = new ConfigBuilder(Config.empty())
+                .withMasterUrl(url)
+                .withRequestRetryBackoffLimit(0)
+                .withConnectionTimeout(2_000)
+                .withRequestTimeout(2_000)
+                .build();
+        return new KubernetesClientBuilder().withConfig(config).build();
+    }
+
+    private GenericKubernetesResource createBinding(String uuid, String yaml) {
+        GenericKubernetesResource resource = yaml == null
+                ? ServerBindingResources.newBinding(uuid)
+                : client.getKubernetesSerialization().unmarshal(yaml, GenericKubernetesResource.class);
+        return bindingsApi().resource(resource).create();
+    }
+
+    private static GenericKubernetesResource withLabel(GenericKubernetesResource resource, String key, String value) {
+        Map<String, String> labels = resource.getMetadata().getLabels() == null ? new HashMap<>() : new HashMap<>(resource.getMetadata().getLabels());
+        labels.put(key, value);
+        resource.getMetadata().setLabels(labels);
+        return resource;
+    }
+
+    private List<String> drainRequests() throws InterruptedException {
+        List<String> methods = new ArrayList<>();
+        RecordedRequest request;
+        while ((request = server.takeRequest(50, TimeUnit.MILLISECONDS)) != null) {
+            methods.add(request.getMethod());
+        }
+        return methods;
+    }
+
+    private Secret secret(InstallationSecret values) {
+        return new SecretBuilder()
+                .withNewMetadata().withName("siderolink").withNamespace(NAMESPACE).endMetadata()
+                .addToData("installation-id", base64(values.installationId()))
+                .addToData("private-key", base64(values.privateKey()))
+                .build();
+    }
+
+    /** The Provision rule: keep a stored address, else pick a new one; always take the new key. */
+    private static UnaryOperator<ServerBinding.Siderolink> keepOrAllocate(String key) {
+        return current -> new ServerBinding.Siderolink(current.address() != null ? current.address() : randomAddress(), key);
+    }
+
+    private static String newUuid() {
+        return UUID.randomUUID().toString();
+    }
+
+    private static String randomKey() {
+        byte[] key = new byte[32];
+        RANDOM.nextBytes(key);
+        return Base64.getEncoder().encodeToString(key);
+    }
+
+    private static String randomAddress() {
+        return PREFIX + String.join(":", List.of(hex16(), hex16(), hex16(), hex16())) + "/64";
+    }
+
+    private static String hex16() {
+        return Integer.toHexString(RANDOM.nextInt(0x10000));
+    }
+
+    private static IPv6Address bare(String stored) {
+        return new IPAddressString(stored).getAddress().toIPv6().withoutPrefixLength();
+    }
+
+    private static String base64(String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void awaitTrue(BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("timed out waiting for: " + what);
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                fail("interrupted waiting for: " + what);
+            }
+        }
+    }
+}

@@ -1,0 +1,689 @@
+package dev.siderolink.server.inventory.standalone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
+
+import dev.siderolink.server.installation.InstallationSecret;
+import dev.siderolink.server.inventory.BindingEvent;
+import dev.siderolink.server.inventory.BindingNotFoundException;
+import dev.siderolink.server.inventory.ServerBinding;
+import dev.siderolink.server.inventory.StoreUnavailableException;
+import inet.ipaddr.IPAddressString;
+import inet.ipaddr.ipv6.IPv6Address;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.core.Disposable;
+
+/** {@link StandaloneResourceStore} on a real temporary directory. */
+@Timeout(30)
+class StandaloneResourceStoreTest {
+
+    private static final String NAMESPACE = "sidero-system";
+    private static final String PREFIX = "fdae:2859:5bb1:7a03:";
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    @TempDir
+    Path tmp;
+
+    private final KubernetesSerialization serialization = new KubernetesSerialization();
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final List<BindingEvent> events = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (AutoCloseable closeable : closeables) {
+            closeable.close();
+        }
+    }
+
+    private Path stateDir() {
+        return tmp.resolve("state");
+    }
+
+    private Path bindingsDir() {
+        return stateDir().resolve("serverbindings");
+    }
+
+    private Path bindingFile(String uuid) {
+        return bindingsDir().resolve(uuid + ".yaml");
+    }
+
+    private StandaloneResourceStore open(boolean autoAccept) {
+        return track(new StandaloneResourceStore(stateDir(), NAMESPACE, autoAccept));
+    }
+
+    private StandaloneResourceStore open(boolean autoAccept, AtomicFiles files) {
+        return track(new StandaloneResourceStore(stateDir(), NAMESPACE, autoAccept, files));
+    }
+
+    private StandaloneResourceStore track(StandaloneResourceStore store) {
+        closeables.add(store);
+        return store;
+    }
+
+    /** Records the store's events from now on into {@link #events}. */
+    private void recordEvents(StandaloneResourceStore store) {
+        Disposable subscription = store.events().subscribe(events::add);
+        closeables.add(subscription::dispose);
+    }
+
+    // ---- installation Secret ----
+
+    @Test
+    void createsSecretFileOwnerOnlyInKubernetesSecretShape() throws IOException {
+        StandaloneResourceStore store = open(true);
+        InstallationSecret generated = new InstallationSecret(randomKey(), randomKey());
+
+        InstallationSecret returned = store.loadOrCreateInstallationSecret(() -> generated).block(WAIT);
+
+        assertThat(returned).isEqualTo(generated);
+        Path file = stateDir().resolve("secret-siderolink.yaml");
+        assertThat(Files.getPosixFilePermissions(file)).containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
+        Secret secret = serialization.unmarshal(Files.readString(file), Secret.class);
+        assertThat(secret.getApiVersion()).isEqualTo("v1");
+        assertThat(secret.getKind()).isEqualTo("Secret");
+        assertThat(secret.getMetadata().getName()).isEqualTo("siderolink");
+        assertThat(secret.getMetadata().getNamespace()).isEqualTo(NAMESPACE);
+        assertThat(secret.getMetadata().getLabels()).containsEntry("clusterctl.cluster.x-k8s.io/move", "");
+        assertThat(secret.getData())
+                .containsEntry("installation-id", base64(generated.installationId()))
+                .containsEntry("private-key", base64(generated.privateKey()));
+    }
+
+    @Test
+    void reopenedStoreReturnsTheSameSecret() {
+        InstallationSecret first = open(true).loadOrCreateInstallationSecret(() -> new InstallationSecret(randomKey(), randomKey())).block(WAIT);
+
+        InstallationSecret again = open(true).loadOrCreateInstallationSecret(() -> fail("generator called although the Secret file exists"))
+                .block(WAIT);
+
+        assertThat(again).isEqualTo(first);
+    }
+
+    @Test
+    void twoStoresRacingToCreateTheSecretAgreeOnOne() throws Exception {
+        StandaloneResourceStore one = open(true);
+        StandaloneResourceStore two = open(true);
+        // Both generators run (so both saw no file) before either store tries to create it.
+        CyclicBarrier bothGenerated = new CyclicBarrier(2);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        closeables.add(pool::shutdownNow);
+
+        Future<InstallationSecret> fromOne = pool.submit(() -> one.loadOrCreateInstallationSecret(() -> generateAfter(bothGenerated)).block(WAIT));
+        Future<InstallationSecret> fromTwo = pool.submit(() -> two.loadOrCreateInstallationSecret(() -> generateAfter(bothGenerated)).block(WAIT));
+
+        InstallationSecret a = fromOne.get(15, TimeUnit.SECONDS);
+        InstallationSecret b = fromTwo.get(15, TimeUnit.SECONDS);
+        assertThat(a).isEqualTo(b);
+        Secret onDisk = serialization.unmarshal(Files.readString(stateDir().resolve("secret-siderolink.yaml")), Secret.class);
+        assertThat(onDisk.getData()).containsEntry("private-key", base64(a.privateKey()));
+        assertThat(open(true).loadOrCreateInstallationSecret(() -> fail("generator called")).block(WAIT)).isEqualTo(a);
+    }
+
+    private static InstallationSecret generateAfter(CyclicBarrier barrier) {
+        try {
+            barrier.await(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return new InstallationSecret(randomKey(), randomKey());
+    }
+
+    // ---- auto-accept ----
+
+    @Test
+    void autoAcceptCreatesBindingFileForUnknownUuid() throws IOException {
+        StandaloneResourceStore store = open(true);
+        recordEvents(store);
+        String uuid = newUuid();
+        String address = randomAddress();
+        String key = randomKey();
+
+        ServerBinding binding = store.updateSiderolink(uuid, current -> new ServerBinding.Siderolink(address, key)).block(WAIT);
+
+        assertThat(binding.uuid()).isEqualTo(uuid);
+        assertThat(binding.siderolink()).isEqualTo(new ServerBinding.Siderolink(address, key));
+        GenericKubernetesResource onDisk = readBinding(uuid);
+        assertThat(onDisk.getKind()).isEqualTo("ServerBinding");
+        assertThat(onDisk.getApiVersion()).isEqualTo("infrastructure.cluster.x-k8s.io/v1alpha3");
+        assertThat(onDisk.getMetadata().getName()).isEqualTo(uuid);
+        assertThat((Object) onDisk.get("spec", "siderolink", "address")).isEqualTo(address);
+        assertThat((Object) onDisk.get("spec", "siderolink", "publicKey")).isEqualTo(key);
+        assertThat(store.binding(uuid)).contains(binding);
+        assertThat(store.isAddressAssigned(bare(address))).isTrue();
+        assertThat(events).containsExactly(new BindingEvent(BindingEvent.Type.ADDED, binding));
+    }
+
+    @Test
+    void withoutAutoAcceptUnknownUuidIsNotFound() {
+        StandaloneResourceStore store = open(false);
+        String uuid = newUuid();
+
+        assertThatThrownBy(() -> store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT))
+                .isInstanceOf(BindingNotFoundException.class)
+                .hasMessage("server binding \"" + uuid + "\" not found");
+        assertThat(bindingFile(uuid)).doesNotExist();
+        assertThat(store.binding(uuid)).isEmpty();
+    }
+
+    @Test
+    void withoutAutoAcceptUpdatesBindingWrittenByHand() throws IOException {
+        String uuid = newUuid();
+        writeByHand(uuid, bindingYaml(uuid, null, null, ""));
+        StandaloneResourceStore store = open(false);
+        String key = randomKey();
+
+        ServerBinding binding = store.updateSiderolink(uuid, keepOrAllocate(key)).block(WAIT);
+
+        assertThat(binding.siderolink().publicKey()).isEqualTo(key);
+        assertThat((Object) readBinding(uuid).get("spec", "siderolink", "publicKey")).isEqualTo(key);
+    }
+
+    // ---- hand-written content ----
+
+    @Test
+    void keepsFieldsWrittenByHandOnUpdate() throws IOException {
+        String uuid = newUuid();
+        String address = randomAddress();
+        writeByHand(uuid, """
+                apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3
+                kind: ServerBinding
+                metadata:
+                  name: %s
+                  labels:
+                    cluster.x-k8s.io/cluster-name: management
+                    team: metal
+                  annotations:
+                    note: keep me
+                spec:
+                  metalMachineRef:
+                    namespace: default
+                    name: worker-1
+                  siderolink:
+                    address: %s
+                    publicKey: old-key
+                  hostname: node-1
+                  somethingSideroAddsLater:
+                    nested: 42
+                status:
+                  ready: true
+                  conditions:
+                    - type: Ready
+                      status: "True"
+                """.formatted(uuid, address));
+        StandaloneResourceStore store = open(false);
+        String key = randomKey();
+
+        ServerBinding binding = store.updateSiderolink(uuid, keepOrAllocate(key)).block(WAIT);
+
+        assertThat(binding.siderolink()).isEqualTo(new ServerBinding.Siderolink(address, key));
+        assertThat(binding.metalMachineRef()).isEqualTo(new ServerBinding.MetalMachineRef("default", "worker-1"));
+        assertThat(binding.clusterName()).isEqualTo("management");
+        GenericKubernetesResource onDisk = readBinding(uuid);
+        assertThat((Object) onDisk.get("spec", "siderolink", "publicKey")).isEqualTo(key);
+        assertThat((Object) onDisk.get("spec", "siderolink", "address")).isEqualTo(address);
+        assertThat((Object) onDisk.get("spec", "metalMachineRef", "name")).isEqualTo("worker-1");
+        assertThat((Object) onDisk.get("spec", "hostname")).isEqualTo("node-1");
+        assertThat((Object) onDisk.get("spec", "somethingSideroAddsLater", "nested")).isEqualTo(42);
+        assertThat((Object) onDisk.get("status", "ready")).isEqualTo(true);
+        assertThat((Object) onDisk.get("status", "conditions", 0, "type")).isEqualTo("Ready");
+        assertThat(onDisk.getMetadata().getLabels()).containsEntry("team", "metal").containsEntry("cluster.x-k8s.io/cluster-name", "management");
+        assertThat(onDisk.getMetadata().getAnnotations()).containsEntry("note", "keep me");
+    }
+
+    @Test
+    void picksUpFileReplacedByHandOnRescan() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        String oldAddress = randomAddress();
+        store.updateSiderolink(uuid, c -> new ServerBinding.Siderolink(oldAddress, randomKey())).block(WAIT);
+        recordEvents(store);
+        String newAddress = randomAddress();
+        String newKey = randomKey();
+
+        replaceByHand(uuid, bindingYaml(uuid, newAddress, newKey, ""));
+        store.rescan();
+
+        ServerBinding expected = new ServerBinding(uuid, new ServerBinding.Siderolink(newAddress, newKey), null, null, null);
+        assertThat(store.binding(uuid)).contains(expected);
+        assertThat(store.bindings()).containsExactly(expected);
+        assertThat(store.isAddressAssigned(bare(newAddress))).isTrue();
+        assertThat(store.isAddressAssigned(bare(oldAddress))).isFalse();
+        assertThat(events).containsExactly(new BindingEvent(BindingEvent.Type.MODIFIED, expected));
+    }
+
+    @Test
+    void periodicRescanPicksUpFileReplacedByHand() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        recordEvents(store);
+        store.startRescans(Duration.ofMillis(100));
+        String newAddress = randomAddress();
+        String newKey = randomKey();
+
+        replaceByHand(uuid, bindingYaml(uuid, newAddress, newKey, ""));
+
+        awaitTrue(() -> store.binding(uuid).map(b -> newKey.equals(b.siderolink().publicKey())).orElse(false), "rescan picks up the new file");
+        assertThat(store.isAddressAssigned(bare(newAddress))).isTrue();
+        assertThat(events).extracting(BindingEvent::type).containsExactly(BindingEvent.Type.MODIFIED);
+    }
+
+    @Test
+    void picksUpFileAddedByHand() throws IOException {
+        StandaloneResourceStore store = open(false);
+        recordEvents(store);
+        String uuid = newUuid();
+        String address = randomAddress();
+        String key = randomKey();
+
+        replaceByHand(uuid, bindingYaml(uuid, address, key, "  labels: {cluster.x-k8s.io/cluster-name: edge}\n"));
+        store.rescan();
+
+        ServerBinding expected = new ServerBinding(uuid, new ServerBinding.Siderolink(address, key), null, "edge", null);
+        assertThat(store.binding(uuid)).contains(expected);
+        assertThat(store.bindings()).containsExactly(expected);
+        assertThat(store.isAddressAssigned(bare(address))).isTrue();
+        assertThat(events).containsExactly(new BindingEvent(BindingEvent.Type.ADDED, expected));
+    }
+
+    @Test
+    void forgetsFileDeletedByHand() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        String keptUuid = newUuid();
+        ServerBinding binding = store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        store.updateSiderolink(keptUuid, keepOrAllocate(randomKey())).block(WAIT);
+        recordEvents(store);
+
+        Files.delete(bindingFile(uuid));
+        store.rescan();
+
+        assertThat(store.binding(uuid)).isEmpty();
+        assertThat(store.bindings()).extracting(ServerBinding::uuid).containsExactly(keptUuid);
+        assertThat(store.isAddressAssigned(bare(binding.siderolink().address()))).isFalse();
+        assertThat(events).containsExactly(new BindingEvent(BindingEvent.Type.DELETED, binding));
+    }
+
+    @Test
+    void handEditAfterLastRescanIsNotOverwrittenByUpdate() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        ServerBinding before = store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        // An in-place edit (same inode) adding a label; no rescan runs before the update.
+        String edited = Files.readString(bindingFile(uuid)).replace("metadata:\n", "metadata:\n  labels:\n    added-by: hand\n");
+        assertThat(edited).contains("added-by");
+        Files.writeString(bindingFile(uuid), edited);
+        String newKey = randomKey();
+
+        store.updateSiderolink(uuid, keepOrAllocate(newKey)).block(WAIT);
+
+        GenericKubernetesResource onDisk = readBinding(uuid);
+        assertThat(onDisk.getMetadata().getLabels()).containsEntry("added-by", "hand");
+        assertThat((Object) onDisk.get("spec", "siderolink", "publicKey")).isEqualTo(newKey);
+        assertThat((Object) onDisk.get("spec", "siderolink", "address")).isEqualTo(before.siderolink().address());
+    }
+
+    @Test
+    void handEditLandingRightAfterOwnRenameIsPickedUpByRescan() throws IOException {
+        String uuid = newUuid();
+        String handAddress = randomAddress();
+        String handKey = randomKey();
+        AtomicBoolean editAfterRename = new AtomicBoolean();
+        AtomicFiles files = new AtomicFiles((temp, target) -> {
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            if (editAfterRename.get()) {
+                // Someone replaces the file between our rename and anything else we do.
+                replaceByHand(uuid, bindingYaml(uuid, handAddress, handKey, ""));
+            }
+        });
+        StandaloneResourceStore store = open(true, files);
+        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        editAfterRename.set(true);
+        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+
+        store.rescan();
+
+        assertThat(store.binding(uuid)).get().extracting(ServerBinding::siderolink).isEqualTo(new ServerBinding.Siderolink(handAddress, handKey));
+    }
+
+    // ---- crash safety ----
+
+    @Test
+    void keepsOldFileWhenCrashBetweenWriteAndRename() throws IOException {
+        AtomicBoolean crash = new AtomicBoolean();
+        AtomicFiles files = new AtomicFiles((temp, target) -> {
+            if (crash.get()) {
+                throw new IOException("simulated crash before rename");
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        });
+        StandaloneResourceStore store = open(true, files);
+        String uuid = newUuid();
+        ServerBinding before = store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        byte[] oldBytes = Files.readAllBytes(bindingFile(uuid));
+        crash.set(true);
+
+        assertThatThrownBy(() -> store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT))
+                .isInstanceOf(StoreUnavailableException.class)
+                .hasMessageContaining(bindingFile(uuid).toString());
+
+        assertThat(Files.readAllBytes(bindingFile(uuid))).isEqualTo(oldBytes);
+        assertThat(store.binding(uuid)).contains(before);
+        assertThat(listNames(bindingsDir())).containsExactly(uuid + ".yaml");
+        // and the store recovers once renames work again
+        crash.set(false);
+        String key = randomKey();
+        assertThat(store.updateSiderolink(uuid, keepOrAllocate(key)).block(WAIT).siderolink())
+                .isEqualTo(new ServerBinding.Siderolink(before.siderolink().address(), key));
+    }
+
+    @Test
+    void removesLeftoverTempFilesAtStartAndKeepsTheOldFile() throws IOException {
+        String uuid = newUuid();
+        ServerBinding before = open(true).updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        byte[] oldBytes = Files.readAllBytes(bindingFile(uuid));
+        InstallationSecret secret = open(true).loadOrCreateInstallationSecret(() -> new InstallationSecret(randomKey(), randomKey())).block(WAIT);
+        // What a crash after the temp write and before the rename leaves behind (names as AtomicFiles makes them).
+        Path bindingTemp = bindingsDir().resolve("." + uuid + ".yaml.3fa2b19c0d7e4a15.tmp");
+        Files.writeString(bindingTemp, bindingYaml(uuid, randomAddress(), randomKey(), ""));
+        Path secretTemp = stateDir().resolve(".secret-siderolink.yaml.9c0ffee01234abcd.tmp");
+        Files.writeString(secretTemp, "half a secr");
+
+        StandaloneResourceStore store = open(true);
+
+        assertThat(bindingTemp).doesNotExist();
+        assertThat(secretTemp).doesNotExist();
+        assertThat(listNames(bindingsDir())).containsExactly(uuid + ".yaml");
+        assertThat(Files.readAllBytes(bindingFile(uuid))).isEqualTo(oldBytes);
+        assertThat(store.binding(uuid)).contains(before);
+        assertThat(store.bindings()).hasSize(1);
+        assertThat(store.loadOrCreateInstallationSecret(() -> fail("generator called")).block(WAIT)).isEqualTo(secret);
+    }
+
+    @Test
+    void keepsLastGoodVersionOfMalformedFileAndPicksUpTheFix() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        ServerBinding good = store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        recordEvents(store);
+
+        replaceByHand(uuid, "apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3\nkind: ServerBinding\nmetadata: {name: " + uuid + "\nspec: [unclosed\n");
+        store.rescan();
+        store.rescan();
+
+        assertThat(store.binding(uuid)).contains(good);
+        assertThat(store.isAddressAssigned(bare(good.siderolink().address()))).isTrue();
+        assertThat(events).isEmpty();
+
+        String fixedKey = randomKey();
+        replaceByHand(uuid, bindingYaml(uuid, good.siderolink().address(), fixedKey, ""));
+        store.rescan();
+
+        assertThat(store.binding(uuid)).get().extracting(b -> b.siderolink().publicKey()).isEqualTo(fixedKey);
+        assertThat(events).extracting(BindingEvent::type).containsExactly(BindingEvent.Type.MODIFIED);
+    }
+
+    @Test
+    void updateDoesNotOverwriteMalformedFileWithLastGoodVersion() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        ServerBinding good = store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        String broken = bindingYaml(uuid, good.siderolink().address(), "half-typed", "  labels: {team: metal\n");
+        replaceByHand(uuid, broken);
+
+        assertThatThrownBy(() -> store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT))
+                .isInstanceOf(StoreUnavailableException.class)
+                .hasMessageContaining(bindingFile(uuid).toString());
+
+        assertThat(Files.readString(bindingFile(uuid))).isEqualTo(broken);
+        assertThat(store.binding(uuid)).contains(good);
+    }
+
+    @Test
+    void autoAcceptDoesNotReplaceMalformedFileWrittenByHand() throws IOException {
+        String uuid = newUuid();
+        String broken = bindingYaml(uuid, null, null, "").replace("spec:", "spec: [\n  metalMachineRef: {name: worker-1}");
+        writeByHand(uuid, broken);
+        StandaloneResourceStore store = open(true);
+        assertThat(store.binding(uuid)).isEmpty();
+
+        assertThatThrownBy(() -> store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT))
+                .isInstanceOf(StoreUnavailableException.class)
+                .hasMessageContaining(bindingFile(uuid).toString());
+
+        assertThat(Files.readString(bindingFile(uuid))).isEqualTo(broken);
+    }
+
+    // ---- names ----
+
+    @Test
+    void refusesInvalidUuidsWithoutTouchingTheFilesystem() throws IOException {
+        StandaloneResourceStore store = open(true);
+
+        for (String invalid : List.of("../etc/passwd", "../../escaped", "UPPER", "", "a/b")) {
+            assertThatThrownBy(() -> store.updateSiderolink(invalid, keepOrAllocate(randomKey())).block(WAIT))
+                    .as("uuid %s", invalid)
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+
+        try (Stream<Path> all = Files.walk(tmp)) {
+            assertThat(all.filter(Files::isRegularFile).toList()).isEmpty();
+        }
+        assertThat(store.bindings()).isEmpty();
+    }
+
+    // ---- concurrency ----
+
+    @Test
+    void concurrentUpdatesOfOneUuidWriteExactlyOneAddress() throws Exception {
+        StandaloneResourceStore store = open(true);
+        recordEvents(store);
+        String uuid = newUuid();
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            keys.add(randomKey());
+        }
+
+        List<ServerBinding> results = runInParallel(keys.stream()
+                .map(key -> (Callable<ServerBinding>) () -> store.updateSiderolink(uuid, keepOrAllocate(key)).block(WAIT))
+                .toList());
+
+        GenericKubernetesResource onDisk = readBinding(uuid);
+        String address = (String) onDisk.get("spec", "siderolink", "address");
+        assertThat(address).isNotNull();
+        assertThat(results).extracting(b -> b.siderolink().address()).containsOnly(address);
+        assertThat(events).extracting(e -> e.binding().siderolink().address()).containsOnly(address);
+        assertThat(keys).contains((String) onDisk.get("spec", "siderolink", "publicKey"));
+        assertThat(store.binding(uuid)).get().extracting(b -> b.siderolink().publicKey()).isEqualTo(onDisk.get("spec", "siderolink", "publicKey"));
+        assertThat(listNames(bindingsDir())).containsExactly(uuid + ".yaml");
+    }
+
+    @Test
+    void parallelUpdatesOfManyUuidsAllLand() throws Exception {
+        StandaloneResourceStore store = open(true);
+        Map<String, String> keyByUuid = Stream.generate(StandaloneResourceStoreTest::newUuid).limit(50)
+                .collect(Collectors.toMap(uuid -> uuid, uuid -> randomKey()));
+
+        runInParallel(keyByUuid.entrySet().stream()
+                .map(e -> (Callable<ServerBinding>) () -> store.updateSiderolink(e.getKey(), keepOrAllocate(e.getValue())).block(WAIT))
+                .toList());
+
+        assertThat(listNames(bindingsDir())).hasSize(50);
+        for (Map.Entry<String, String> e : keyByUuid.entrySet()) {
+            assertThat((Object) readBinding(e.getKey()).get("spec", "siderolink", "publicKey")).isEqualTo(e.getValue());
+        }
+        assertThat(store.bindings()).hasSize(50);
+        StandaloneResourceStore reopened = open(false);
+        assertThat(reopened.bindings()).extracting(b -> b.siderolink().publicKey()).containsExactlyInAnyOrderElementsOf(keyByUuid.values());
+    }
+
+    // ---- unusable directory ----
+
+    @Test
+    void explainsStateDirectoryThatCannotBeCreated() throws IOException {
+        // Tests run as root, which permission bits do not stop: a regular file in the way does.
+        Path blocker = tmp.resolve("not-a-directory");
+        Files.writeString(blocker, "x");
+        Path dir = blocker.resolve("state");
+
+        assertThatThrownBy(() -> track(new StandaloneResourceStore(dir, NAMESPACE, true)))
+                .isInstanceOf(StandaloneStateException.class)
+                .hasMessageContaining(dir.toString())
+                .satisfies(e -> assertThat(e.getMessage()).containsIgnoringCase("not a directory"))
+                .hasMessageContaining("siderolink.standalone.dir");
+    }
+
+    @Test
+    void explainsStateDirectoryThatIsARegularFile() throws IOException {
+        Path file = tmp.resolve("state-file");
+        Files.writeString(file, "x");
+
+        assertThatThrownBy(() -> track(new StandaloneResourceStore(file, NAMESPACE, true)))
+                .isInstanceOf(StandaloneStateException.class)
+                .hasMessageContaining(file.toString())
+                .satisfies(e -> assertThat(e.getMessage()).containsIgnoringCase("not a directory"))
+                .hasMessageContaining("siderolink.standalone.dir");
+        assertThat(Files.readString(file)).isEqualTo("x");
+    }
+
+    // ---- helpers ----
+
+    private <T> List<T> runInParallel(List<Callable<T>> tasks) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(tasks.size(), 20));
+        closeables.add(pool::shutdownNow);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<T>> futures = new ArrayList<>();
+        for (var task : tasks) {
+            futures.add(pool.submit(() -> {
+                go.await();
+                return task.call();
+            }));
+        }
+        go.countDown();
+        List<T> results = new ArrayList<>();
+        for (Future<T> future : futures) {
+            results.add(future.get(20, TimeUnit.SECONDS));
+        }
+        return results;
+    }
+
+    private GenericKubernetesResource readBinding(String uuid) throws IOException {
+        return serialization.unmarshal(Files.readString(bindingFile(uuid)), GenericKubernetesResource.class);
+    }
+
+    private static String bindingYaml(String uuid, String address, String key, String extraMetadata) {
+        StringBuilder yaml = new StringBuilder()
+                .append("apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3\n")
+                .append("kind: ServerBinding\n")
+                .append("metadata:\n")
+                .append("  name: ").append(uuid).append('\n')
+                .append(extraMetadata)
+                .append("spec:\n");
+        if (address != null || key != null) {
+            yaml.append("  siderolink:\n");
+            if (address != null) {
+                yaml.append("    address: ").append(address).append('\n');
+            }
+            if (key != null) {
+                yaml.append("    publicKey: ").append(key).append('\n');
+            }
+        } else {
+            yaml.append("  {}\n");
+        }
+        return yaml.toString();
+    }
+
+    /** Writes the file in place, as a first hand-written version. */
+    private void writeByHand(String uuid, String yaml) throws IOException {
+        Files.createDirectories(bindingsDir());
+        Files.writeString(bindingFile(uuid), yaml);
+    }
+
+    /** Writes a new file elsewhere and renames it over the binding, as editors and sync tools do. */
+    private void replaceByHand(String uuid, String yaml) throws IOException {
+        Path scratch = Files.createTempFile(tmp, "edit", ".part");
+        Files.writeString(scratch, yaml);
+        Files.move(scratch, bindingFile(uuid), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static List<String> listNames(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    private static UnaryOperator<ServerBinding.Siderolink> keepOrAllocate(String key) {
+        return current -> new ServerBinding.Siderolink(current.address() != null ? current.address() : randomAddress(), key);
+    }
+
+    private static String newUuid() {
+        return UUID.randomUUID().toString();
+    }
+
+    private static String randomKey() {
+        byte[] key = new byte[32];
+        RANDOM.nextBytes(key);
+        return Base64.getEncoder().encodeToString(key);
+    }
+
+    private static String randomAddress() {
+        return PREFIX + Stream.generate(() -> Integer.toHexString(RANDOM.nextInt(0x10000))).limit(4).collect(Collectors.joining(":")) + "/64";
+    }
+
+    private static IPv6Address bare(String stored) {
+        return new IPAddressString(stored).getAddress().toIPv6().withoutPrefixLength();
+    }
+
+    private static String base64(String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void awaitTrue(BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("timed out waiting for: " + what);
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                fail("interrupted waiting for: " + what);
+            }
+        }
+    }
+}
