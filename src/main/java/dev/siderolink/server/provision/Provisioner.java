@@ -17,6 +17,7 @@ import inet.ipaddr.ipv6.IPv6Address;
 import io.grpc.Status;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -43,6 +44,11 @@ import reactor.core.publisher.Mono;
 public class Provisioner {
 
     private static final Logger log = LoggerFactory.getLogger(Provisioner.class);
+    /**
+     * Talos gives a Provision call 30 s; answering UNAVAILABLE well before that lets the node
+     * retry cleanly instead of timing out, and frees the worker held by a slow API.
+     */
+    static final Duration STORE_TIMEOUT = Duration.ofSeconds(20);
 
     private final ResourceStore store;
     private final InstallationIdentity identity;
@@ -95,6 +101,8 @@ public class Provisioner {
                         });
                         return new ServerBinding.Siderolink(SiderolinkNetwork.withPrefixLength(address), key);
                     })
+                    .timeout(STORE_TIMEOUT, Mono.error(() -> new StoreUnavailableException(
+                            "no answer from the state store within " + STORE_TIMEOUT.toSeconds() + " s", null)))
                     .map(binding -> {
                         if (decision.newAddress) {
                             metrics.addressAssigned();

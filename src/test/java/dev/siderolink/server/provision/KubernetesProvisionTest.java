@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
+import dev.siderolink.server.inventory.kubernetes.Crds;
 import dev.siderolink.server.inventory.kubernetes.KubernetesResourceStore;
 import dev.siderolink.server.testing.GrpcPort;
 import dev.siderolink.server.testing.ProvisionClient;
@@ -52,10 +53,7 @@ class KubernetesProvisionTest extends ProvisionContract {
     static {
         API.init();
         CLIENT = API.createClient();
-        for (String crd : new String[] {"crds/serverbindings.yaml", "crds/metalmachines.yaml"}) {
-            CLIENT.apiextensions().v1().customResourceDefinitions()
-                    .load(KubernetesProvisionTest.class.getClassLoader().getResourceAsStream(crd)).create();
-        }
+        Crds.load(CLIENT);
     }
 
     @AfterAll
