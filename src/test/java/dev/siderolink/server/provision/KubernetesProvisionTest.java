@@ -7,9 +7,8 @@ import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
 import dev.siderolink.server.inventory.kubernetes.Crds;
 import dev.siderolink.server.inventory.kubernetes.KubernetesResourceStore;
-import dev.siderolink.server.testing.GrpcPort;
 import dev.siderolink.server.testing.ProvisionClient;
-import dev.siderolink.server.testing.ScriptedRandom;
+import dev.siderolink.server.testing.ProvisionTestSupport;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -23,7 +22,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -33,7 +33,7 @@ import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Primary;
+import org.springframework.context.annotation.Import;
 
 /** Provision against the kubernetes store, on fabric8's mock API server in CRUD mode with the CRDs. */
 @ExtendWith(OutputCaptureExtension.class)
@@ -65,18 +65,8 @@ class KubernetesProvisionTest extends ProvisionContract {
     @Autowired KubernetesResourceStore store;
 
     @TestConfiguration
+    @Import(ProvisionTestSupport.class)
     static class Support {
-        @Bean
-        GrpcPort grpcPort() {
-            return new GrpcPort();
-        }
-
-        @Bean
-        @Primary
-        ScriptedRandom scriptedRandom() {
-            return new ScriptedRandom();
-        }
-
         @Bean
         KubernetesClient kubernetesClient() {
             return CLIENT;
@@ -94,13 +84,8 @@ class KubernetesProvisionTest extends ProvisionContract {
         }
         binding.setAdditionalProperty("spec", spec);
         CLIENT.genericKubernetesResources(ServerBindingResources.CONTEXT).resource(binding).create();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (store.binding(uuid).isEmpty()) { // the informer cache has it: collisions are checked there
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("informer never saw " + uuid);
-            }
-            Thread.onSpinWait();
-        }
+        // the informer cache has it: collisions are checked there
+        Awaitility.await("informer sees " + uuid).atMost(Duration.ofSeconds(10)).until(() -> store.binding(uuid).isPresent());
     }
 
     @Override

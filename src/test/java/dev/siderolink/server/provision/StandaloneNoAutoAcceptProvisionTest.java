@@ -5,11 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.siderolink.server.testing.GrpcPort;
 import dev.siderolink.server.testing.ProvisionClient;
+import dev.siderolink.server.testing.ProvisionTestSupport;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.UUID;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -17,7 +20,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
@@ -41,12 +44,8 @@ class StandaloneNoAutoAcceptProvisionTest {
     }
 
     @TestConfiguration
-    static class Support {
-        @Bean
-        GrpcPort grpcPort() {
-            return new GrpcPort();
-        }
-    }
+    @Import(ProvisionTestSupport.class)
+    static class Support {}
 
     @Test
     void unknownServerIsNotFoundAndNothingIsWritten(CapturedOutput output) throws Exception {
@@ -73,20 +72,10 @@ class StandaloneNoAutoAcceptProvisionTest {
                 spec: {}
                 """.formatted(uuid));
         try (ProvisionClient client = new ProvisionClient("127.0.0.1", grpcPort.get())) {
-            long deadline = System.currentTimeMillis() + 10_000;
-            while (true) {
-                try {
-                    assertThat(client.provision(ProvisionClient.request(uuid, ProvisionClient.newKey()).build()).getServerEndpointList())
-                            .containsExactly("192.0.2.1:51821");
-                    break;
-                } catch (StatusRuntimeException e) {
-                    // the file is picked up by the next rescan (1 s by default)
-                    if (e.getStatus().getCode() != Status.Code.NOT_FOUND || System.currentTimeMillis() > deadline) {
-                        throw e;
-                    }
-                    Thread.sleep(100);
-                }
-            }
+            // the file is picked up by the next rescan (1 s by default); until then: NOT_FOUND
+            Awaitility.await("provision accepted").atMost(Duration.ofSeconds(10)).ignoreExceptionsInstanceOf(StatusRuntimeException.class)
+                    .untilAsserted(() -> assertThat(client.provision(ProvisionClient.request(uuid, ProvisionClient.newKey()).build()).getServerEndpointList())
+                            .containsExactly("192.0.2.1:51821"));
         }
     }
 }

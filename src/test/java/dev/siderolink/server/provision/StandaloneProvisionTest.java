@@ -5,22 +5,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
 import dev.siderolink.server.inventory.standalone.StandaloneResourceStore;
-import dev.siderolink.server.testing.GrpcPort;
 import dev.siderolink.server.testing.ProvisionClient;
-import dev.siderolink.server.testing.ScriptedRandom;
+import dev.siderolink.server.testing.ProvisionTestSupport;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
-import org.springframework.context.annotation.Bean;
-import org.springframework.context.annotation.Primary;
+import org.springframework.context.annotation.Import;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
@@ -45,18 +44,8 @@ class StandaloneProvisionTest extends ProvisionContract {
     }
 
     @TestConfiguration
-    static class Support {
-        @Bean
-        GrpcPort grpcPort() {
-            return new GrpcPort();
-        }
-
-        @Bean
-        @Primary
-        ScriptedRandom scriptedRandom() {
-            return new ScriptedRandom();
-        }
-    }
+    @Import(ProvisionTestSupport.class)
+    static class Support {}
 
     private Path file(String uuid) {
         return DIR.resolve("serverbindings").resolve(uuid + ".yaml");
@@ -79,13 +68,7 @@ class StandaloneProvisionTest extends ProvisionContract {
     }
 
     private void awaitLoaded(String uuid) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (store.binding(uuid).isEmpty()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("binding " + uuid + " not picked up from the directory");
-            }
-            Thread.onSpinWait();
-        }
+        Awaitility.await("rescan picks up " + uuid).atMost(Duration.ofSeconds(10)).until(() -> store.binding(uuid).isPresent());
     }
 
     @Override

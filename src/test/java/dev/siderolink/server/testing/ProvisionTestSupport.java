@@ -1,0 +1,21 @@
+package dev.siderolink.server.testing;
+
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
+
+/** Beans the Provision tests share: the real gRPC port, and a random source they can script. */
+@TestConfiguration(proxyBeanMethods = false)
+public class ProvisionTestSupport {
+
+    @Bean
+    GrpcPort grpcPort() {
+        return new GrpcPort();
+    }
+
+    @Bean
+    @Primary
+    ScriptedRandom scriptedRandom() {
+        return new ScriptedRandom();
+    }
+}
