@@ -3,6 +3,7 @@ package dev.siderolink.server.inventory;
 import dev.siderolink.server.installation.InstallationSecret;
 import inet.ipaddr.ipv6.IPv6Address;
 import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -31,6 +32,13 @@ public interface ResourceStore {
      * {@link StoreUnavailableException} on transient trouble.
      */
     Mono<ServerBinding> updateSiderolink(String uuid, UnaryOperator<ServerBinding.Siderolink> update);
+
+    /**
+     * Atomically replaces {@code status.conditions} of binding {@code uuid} by {@code update(current)}
+     * (the status subresource in Kubernetes). Same concurrency and no-op rules as
+     * {@link #updateSiderolink}; never creates a binding.
+     */
+    Mono<ServerBinding> updateConditions(String uuid, UnaryOperator<List<Condition>> update);
 
     /** The cached binding, if known. */
     Optional<ServerBinding> binding(String uuid);

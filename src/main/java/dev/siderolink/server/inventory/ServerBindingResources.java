@@ -3,7 +3,9 @@ package dev.siderolink.server.inventory;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -37,7 +39,45 @@ public final class ServerBindingResources {
         String mmName = stringAt(resource, "spec", "metalMachineRef", "name");
         ServerBinding.MetalMachineRef ref = mmName == null ? null : new ServerBinding.MetalMachineRef(mmNamespace, mmName);
         String cluster = meta.getLabels() == null ? null : meta.getLabels().get(CLUSTER_NAME_LABEL);
-        return new ServerBinding(meta.getName(), new ServerBinding.Siderolink(address, publicKey), ref, cluster, meta.getResourceVersion());
+        return new ServerBinding(meta.getName(), new ServerBinding.Siderolink(address, publicKey), ref, cluster, meta.getResourceVersion(),
+                conditions(resource));
+    }
+
+    private static List<Condition> conditions(GenericKubernetesResource resource) {
+        Object value;
+        try {
+            value = resource.get("status", "conditions");
+        } catch (ClassCastException | IllegalArgumentException e) {
+            return List.of();
+        }
+        if (!(value instanceof List<?> list)) {
+            return List.of();
+        }
+        List<Condition> result = new ArrayList<>();
+        for (Object item : list) {
+            if (item instanceof Map<?, ?> map && map.get("type") != null) {
+                result.add(Condition.fromMap(map));
+            }
+        }
+        return result;
+    }
+
+    /** Sets {@code status.conditions} on {@code resource} in place, keeping the rest of the status. */
+    @SuppressWarnings("unchecked")
+    public static void setConditions(GenericKubernetesResource resource, List<Condition> conditions) {
+        Map<String, Object> status = (Map<String, Object>) resource.getAdditionalProperties()
+                .computeIfAbsent("status", k -> new LinkedHashMap<String, Object>());
+        status.put("conditions", conditions.stream().map(Condition::toMap).toList());
+    }
+
+    /** The JSON merge patch body that replaces {@code status.conditions}, guarded by {@code resourceVersion}. */
+    public static Map<String, Object> conditionsPatch(List<Condition> conditions, String resourceVersion) {
+        Map<String, Object> patch = new LinkedHashMap<>();
+        if (resourceVersion != null) {
+            patch.put("metadata", Map.of("resourceVersion", resourceVersion));
+        }
+        patch.put("status", Map.of("conditions", conditions.stream().map(Condition::toMap).toList()));
+        return patch;
     }
 
     /** A new, empty binding as auto-accept creates it. */

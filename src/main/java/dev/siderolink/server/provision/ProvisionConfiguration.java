@@ -16,6 +16,7 @@ import net.devh.boot.grpc.server.service.GrpcService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -35,11 +36,12 @@ class ProvisionConfiguration {
     @Bean
     @ConditionalOnMissingBean
     Provisioner provisioner(ResourceStore store, InstallationIdentity identity, NodeAddressAllocator allocator,
-            WireguardProperties wireguard, SiderolinkProperties properties, ProvisionProperties provision, ProvisionMetrics metrics) {
+            WireguardProperties wireguard, SiderolinkProperties properties, ProvisionProperties provision, ProvisionMetrics metrics,
+            ApplicationEventPublisher events) {
         List<String> preferred = AdvertisedEndpoints.preferred(wireguard, properties.store());
         log.info("Provision API: WireGuard endpoints {} (preference order), join token {}",
                 preferred, provision.requiresJoinToken() ? "required" : "not required");
-        return new Provisioner(store, identity, allocator, AdvertisedEndpoints.onWire(preferred), provision, metrics);
+        return new Provisioner(store, identity, allocator, AdvertisedEndpoints.onWire(preferred), provision, metrics, events::publishEvent);
     }
 
     @GrpcService

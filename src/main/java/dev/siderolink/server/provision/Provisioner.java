@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -56,15 +57,22 @@ public class Provisioner {
     private final List<String> endpointsOnWire;
     private final byte[] joinToken;
     private final ProvisionMetrics metrics;
+    private final Consumer<NodeProvisioned> listener;
 
     public Provisioner(ResourceStore store, InstallationIdentity identity, NodeAddressAllocator allocator,
             List<String> endpointsOnWire, ProvisionProperties properties, ProvisionMetrics metrics) {
+        this(store, identity, allocator, endpointsOnWire, properties, metrics, event -> {});
+    }
+
+    public Provisioner(ResourceStore store, InstallationIdentity identity, NodeAddressAllocator allocator,
+            List<String> endpointsOnWire, ProvisionProperties properties, ProvisionMetrics metrics, Consumer<NodeProvisioned> listener) {
         this.store = store;
         this.identity = identity;
         this.allocator = allocator;
         this.endpointsOnWire = List.copyOf(endpointsOnWire);
         this.joinToken = properties.requiresJoinToken() ? properties.joinToken().getBytes(StandardCharsets.UTF_8) : null;
         this.metrics = metrics;
+        this.listener = listener;
     }
 
     /** What the update decided on its last (committed) run. */
@@ -110,7 +118,9 @@ public class Provisioner {
                         if (decision.keyChanged) {
                             metrics.keyChanged();
                         }
-                        return response(binding);
+                        ProvisionResponse response = response(binding);
+                        listener.accept(new NodeProvisioned(uuid, response.getNodeAddressPrefix()));
+                        return response;
                     })
                     // released only after the write: until then the cache does not know the address
                     .doFinally(signal -> reservations.forEach(allocator::release));

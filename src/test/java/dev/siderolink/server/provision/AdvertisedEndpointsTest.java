@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class AdvertisedEndpointsTest {
 
     private static WireguardProperties wireguard(String... endpoints) {
-        return new WireguardProperties("siderolink", List.of(endpoints), 51821, WireguardProperties.Userspace.AUTO);
+        return new WireguardProperties("siderolink", List.of(endpoints), 51821, WireguardProperties.Userspace.AUTO, java.time.Duration.ofSeconds(5), false);
     }
 
     /** What Talos >= 1.6 does with the list it receives: swap first and last, then try in order. */

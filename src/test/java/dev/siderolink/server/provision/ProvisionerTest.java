@@ -42,6 +42,10 @@ class ProvisionerTest {
             return Mono.error(error);
         }
 
+        public Mono<ServerBinding> updateConditions(String uuid, UnaryOperator<List<dev.siderolink.server.inventory.Condition>> update) {
+            return Mono.error(error);
+        }
+
         public Optional<ServerBinding> binding(String uuid) {
             return Optional.empty();
         }

@@ -26,7 +26,10 @@ class StartupTest {
     @Test
     void startsOnItsStandaloneDefaultWithNoClusterAndAnswersProvision() throws Exception {
         int grpc = ServerProcess.freePort();
-        try (ServerProcess server = ServerProcess.start(work, "--siderolink.api.port=" + grpc, "--server.port=" + ServerProcess.freePort());
+        // the real link component: a WireGuard interface of its own (root, wireguard-go: CI has both)
+        String iface = "slst" + Long.toHexString(System.nanoTime() & 0xffffff);
+        try (ServerProcess server = ServerProcess.start(work, "--siderolink.api.port=" + grpc, "--server.port=" + ServerProcess.freePort(),
+                        "--siderolink.wireguard.interface=" + iface, "--siderolink.wireguard.port=" + ServerProcess.freePort());
                 ProvisionClient client = new ProvisionClient("127.0.0.1", grpc)) {
             ProvisionResponse response = provisionWhenUp(server, client);
             assertThat(response.getNodeAddressPrefix()).endsWith("/64");
@@ -34,7 +37,9 @@ class StartupTest {
             assertThat(Files.list(work.resolve("var/siderolink/serverbindings"))).hasSize(1);
             assertThat(server.stderr()).contains("SideroLink installation: network fd");
             assertThat(server.stdout()).as("stdout is reserved for the log and event streams").isEmpty();
+            assertThat(new ProcessBuilder("ip", "link", "show", "dev", iface).start().waitFor()).as("interface up while running").isZero();
         }
+        assertThat(new ProcessBuilder("ip", "link", "show", "dev", iface).start().waitFor()).as("interface removed on shutdown").isNotZero();
     }
 
     private static ProvisionResponse provisionWhenUp(ServerProcess server, ProvisionClient client) throws Exception {

@@ -4,7 +4,7 @@ import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Primary;
 
-/** Beans the Provision tests share: the real gRPC port, and a random source they can script. */
+/** Beans the Provision tests share: the real gRPC port, a random source they can script, an in-memory wg. */
 @TestConfiguration(proxyBeanMethods = false)
 public class ProvisionTestSupport {
 
@@ -17,5 +17,12 @@ public class ProvisionTestSupport {
     @Primary
     ScriptedRandom scriptedRandom() {
         return new ScriptedRandom();
+    }
+
+    /** Provision tests are not about WireGuard: its real side is tested end to end elsewhere. */
+    @Bean
+    @Primary
+    FakeWgCommands fakeWgCommands() {
+        return new FakeWgCommands();
     }
 }

@@ -2,6 +2,7 @@ package dev.siderolink.server.inventory.kubernetes;
 
 import dev.siderolink.server.installation.InstallationSecret;
 import dev.siderolink.server.inventory.BindingCache;
+import dev.siderolink.server.inventory.Condition;
 import dev.siderolink.server.inventory.BindingEvent;
 import dev.siderolink.server.inventory.BindingNotFoundException;
 import dev.siderolink.server.inventory.ResourceNames;
@@ -27,8 +28,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -126,8 +129,29 @@ public class KubernetesResourceStore implements ResourceStore, SmartLifecycle {
 
     @Override
     public Mono<ServerBinding> updateSiderolink(String uuid, UnaryOperator<ServerBinding.Siderolink> update) {
+        return guardedUpdate(uuid, false, current -> {
+            ServerBinding.Siderolink now = ServerBindingResources.toBinding(current).siderolink();
+            ServerBinding.Siderolink next = update.apply(now);
+            return next.equals(now) ? null : ServerBindingResources.siderolinkPatch(next, current.getMetadata().getResourceVersion());
+        });
+    }
+
+    @Override
+    public Mono<ServerBinding> updateConditions(String uuid, UnaryOperator<List<Condition>> update) {
+        return guardedUpdate(uuid, true, current -> {
+            List<Condition> now = ServerBindingResources.toBinding(current).conditions();
+            List<Condition> next = update.apply(now);
+            return next.equals(now) ? null : ServerBindingResources.conditionsPatch(next, current.getMetadata().getResourceVersion());
+        });
+    }
+
+    /**
+     * GET, compute a merge patch guarded by the resourceVersion read (null: nothing to change),
+     * PATCH; a 409 means someone wrote in between: read again and recompute.
+     */
+    private Mono<ServerBinding> guardedUpdate(String uuid, boolean status, Function<GenericKubernetesResource, Map<String, Object>> patchFor) {
         ResourceNames.require(uuid);
-        return Mono.fromCallable(() -> attemptUpdate(uuid, update))
+        return Mono.fromCallable(() -> attemptUpdate(uuid, status, patchFor))
                 .subscribeOn(Schedulers.boundedElastic())
                 .retryWhen(Retry.backoff(CONFLICT_RETRIES, Duration.ofMillis(10))
                         .maxBackoff(Duration.ofMillis(500))
@@ -137,7 +161,7 @@ public class KubernetesResourceStore implements ResourceStore, SmartLifecycle {
                                 + CONFLICT_RETRIES + " conflicts in a row)", e.getCause()));
     }
 
-    private ServerBinding attemptUpdate(String uuid, UnaryOperator<ServerBinding.Siderolink> update) {
+    private ServerBinding attemptUpdate(String uuid, boolean status, Function<GenericKubernetesResource, Map<String, Object>> patchFor) {
         Resource<GenericKubernetesResource> resource = bindingsApi().withName(uuid);
         GenericKubernetesResource current;
         try {
@@ -148,15 +172,14 @@ public class KubernetesResourceStore implements ResourceStore, SmartLifecycle {
         if (current == null) {
             throw new BindingNotFoundException(uuid);
         }
-        ServerBinding binding = ServerBindingResources.toBinding(current);
-        ServerBinding.Siderolink next = update.apply(binding.siderolink());
-        if (next.equals(binding.siderolink())) {
-            return binding;
+        Map<String, Object> patch = patchFor.apply(current);
+        if (patch == null) {
+            return ServerBindingResources.toBinding(current);
         }
-        String patch = client.getKubernetesSerialization().asJson(
-                ServerBindingResources.siderolinkPatch(next, current.getMetadata().getResourceVersion()));
+        String json = client.getKubernetesSerialization().asJson(patch);
         try {
-            GenericKubernetesResource updated = resource.patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+            var target = status ? resource.subresource("status") : resource;
+            GenericKubernetesResource updated = target.patch(PatchContext.of(PatchType.JSON_MERGE), json);
             ServerBinding result = ServerBindingResources.toBinding(updated);
             cache.put(result);
             return result;
@@ -167,7 +190,7 @@ public class KubernetesResourceStore implements ResourceStore, SmartLifecycle {
             if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND) {
                 throw new BindingNotFoundException(uuid);
             }
-            throw unavailable("patch server binding \"" + uuid + "\"", e);
+            throw unavailable((status ? "patch the status of" : "patch") + " server binding \"" + uuid + "\"", e);
         }
     }
 

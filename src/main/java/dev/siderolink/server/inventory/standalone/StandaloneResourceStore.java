@@ -2,6 +2,7 @@ package dev.siderolink.server.inventory.standalone;
 
 import dev.siderolink.server.installation.InstallationSecret;
 import dev.siderolink.server.inventory.BindingCache;
+import dev.siderolink.server.inventory.Condition;
 import dev.siderolink.server.inventory.BindingEvent;
 import dev.siderolink.server.inventory.BindingNotFoundException;
 import dev.siderolink.server.inventory.ResourceNames;
@@ -26,12 +27,14 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -213,12 +216,38 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
 
     @Override
     public Mono<ServerBinding> updateSiderolink(String uuid, UnaryOperator<ServerBinding.Siderolink> update) {
+        return lockedUpdate(uuid, autoAccept, resource -> {
+            ServerBinding.Siderolink now = ServerBindingResources.toBinding(resource).siderolink();
+            ServerBinding.Siderolink next = update.apply(now);
+            if (next.equals(now)) {
+                return false;
+            }
+            ServerBindingResources.setSiderolink(resource, next);
+            return true;
+        });
+    }
+
+    @Override
+    public Mono<ServerBinding> updateConditions(String uuid, UnaryOperator<List<Condition>> update) {
+        return lockedUpdate(uuid, false, resource -> {
+            List<Condition> now = ServerBindingResources.toBinding(resource).conditions();
+            List<Condition> next = update.apply(now);
+            if (next.equals(now)) {
+                return false;
+            }
+            ServerBindingResources.setConditions(resource, next);
+            return true;
+        });
+    }
+
+    /** Runs {@code mutate} on a copy of the binding under its lock; writes the file when it says it changed something. */
+    private Mono<ServerBinding> lockedUpdate(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) {
         ResourceNames.require(uuid);
         return Mono.fromCallable(() -> {
                     ReentrantLock lock = lockFor(uuid);
                     lock.lock();
                     try {
-                        return updateLocked(uuid, update);
+                        return updateLocked(uuid, create, mutate);
                     } finally {
                         lock.unlock();
                     }
@@ -226,7 +255,7 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
                 .subscribeOn(Schedulers.boundedElastic());
     }
 
-    private ServerBinding updateLocked(String uuid, UnaryOperator<ServerBinding.Siderolink> update) throws IOException {
+    private ServerBinding updateLocked(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) throws IOException {
         Path file = bindingFile(uuid);
         // A hand edit since the last rescan must not be overwritten: re-read a changed file, and
         // refuse to replace one that does not parse (the operator's half-done edit would be lost).
@@ -238,17 +267,14 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
         GenericKubernetesResource resource;
         if (current != null) {
             resource = serialization.clone(current.resource());
-        } else if (autoAccept) {
+        } else if (create) {
             resource = ServerBindingResources.newBinding(uuid);
         } else {
             throw new BindingNotFoundException(uuid);
         }
-        ServerBinding before = ServerBindingResources.toBinding(resource);
-        ServerBinding.Siderolink next = update.apply(before.siderolink());
-        if (current != null && next.equals(before.siderolink())) {
-            return before;
+        if (!mutate.test(resource) && current != null) {
+            return ServerBindingResources.toBinding(resource);
         }
-        ServerBindingResources.setSiderolink(resource, next);
         byte[] yaml = serialization.asYaml(resource).getBytes(StandardCharsets.UTF_8);
         BasicFileAttributes written;
         try {

@@ -1,0 +1,143 @@
+package dev.siderolink.server.wireguard;
+
+import dev.siderolink.server.inventory.Condition;
+import dev.siderolink.server.inventory.ResourceStore;
+import dev.siderolink.server.inventory.ServerBinding;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Each server's link as the dump shows it (last handshake, endpoint, transfer counters), exposed
+ * as metrics, and its transitions recorded as the {@code SideroLinkConnected} condition of the
+ * ServerBinding.
+ *
+ * <p>A node is connected while its last handshake is younger than 275 s = REJECT_AFTER_TIME (180 s)
+ * + REKEY_TIMEOUT (5 s) + REKEY_ATTEMPT_TIME (90 s) of the WireGuard protocol: a live tunnel with
+ * keepalives rekeys well within that. Talos and the siderolink library use the same 275 s.
+ */
+public class Connectivity {
+
+    private static final Logger log = LoggerFactory.getLogger(Connectivity.class);
+    public static final Duration PEER_DOWN_AFTER = Duration.ofSeconds(180 + 5 + 90);
+    public static final String CONDITION = "SideroLinkConnected";
+    static final String DISCONNECTED_REASON = "SideroLinkDisconnected";
+
+    /** One server's link. */
+    public record PeerStatus(String uuid, String publicKey, String endpoint, Instant lastHandshake, long rxBytes, long txBytes, boolean connected) {}
+
+    private final ResourceStore store;
+    private final MultiGauge handshakeAge;
+    private final MultiGauge rx;
+    private final MultiGauge tx;
+    private final MultiGauge connectedGauge;
+    private final AtomicInteger peers = new AtomicInteger();
+    private final AtomicInteger connectedPeers = new AtomicInteger();
+    private final Counter transitions;
+    private final Counter patchFailures;
+    private volatile Map<String, PeerStatus> byUuid = Map.of();
+    private final Map<String, Boolean> pending = new ConcurrentHashMap<>();
+
+    public Connectivity(ResourceStore store, MeterRegistry registry) {
+        this.store = store;
+        Gauge.builder("siderolink.wireguard.peers", peers, AtomicInteger::get).description("Peers on the WireGuard interface").register(registry);
+        Gauge.builder("siderolink.wireguard.peers.connected", connectedPeers, AtomicInteger::get)
+                .description("Peers with a handshake younger than 275 s").register(registry);
+        handshakeAge = MultiGauge.builder("siderolink.wireguard.peer.handshake.age").baseUnit("seconds")
+                .description("Seconds since the server's last WireGuard handshake").register(registry);
+        rx = MultiGauge.builder("siderolink.wireguard.peer.received").baseUnit("bytes").description("Bytes received from the server").register(registry);
+        tx = MultiGauge.builder("siderolink.wireguard.peer.sent").baseUnit("bytes").description("Bytes sent to the server").register(registry);
+        connectedGauge = MultiGauge.builder("siderolink.wireguard.peer.connected").description("1 while the server's tunnel is up").register(registry);
+        transitions = Counter.builder("siderolink.wireguard.connectivity.transitions")
+                .description("SideroLinkConnected condition changes written").register(registry);
+        patchFailures = Counter.builder("siderolink.wireguard.connectivity.patch.failures")
+                .description("SideroLinkConnected condition writes that failed (retried on the next pass)").register(registry);
+    }
+
+    /** The latest status of every server with a peer. */
+    public Map<String, PeerStatus> peers() {
+        return byUuid;
+    }
+
+    /**
+     * Recomputes from a dump. {@code bindingsByKey}: the desired peers' bindings by public key.
+     * Disconnection is only concluded once the interface has been up for 275 s: before that, a
+     * missing handshake says nothing (the server, not the node, just restarted).
+     */
+    void update(WgDump dump, Map<String, ServerBinding> bindingsByKey, Instant now, Instant interfaceSince) {
+        Map<String, PeerStatus> next = new ConcurrentHashMap<>();
+        List<MultiGauge.Row<?>> ages = new ArrayList<>();
+        List<MultiGauge.Row<?>> rxRows = new ArrayList<>();
+        List<MultiGauge.Row<?>> txRows = new ArrayList<>();
+        List<MultiGauge.Row<?>> upRows = new ArrayList<>();
+        int connected = 0;
+        boolean judged = interfaceSince == null || !now.isBefore(interfaceSince.plus(PEER_DOWN_AFTER));
+        for (WgDump.Peer peer : dump.peers()) {
+            ServerBinding binding = bindingsByKey.get(peer.publicKey());
+            if (binding == null) {
+                continue;
+            }
+            boolean up = isConnected(peer.latestHandshake(), now);
+            connected += up ? 1 : 0;
+            PeerStatus status = new PeerStatus(binding.uuid(), peer.publicKey(), peer.endpoint(), peer.latestHandshake(), peer.rxBytes(), peer.txBytes(), up);
+            next.put(binding.uuid(), status);
+            Tags tags = Tags.of("server_uuid", binding.uuid());
+            if (peer.latestHandshake() != null) {
+                ages.add(MultiGauge.Row.of(tags, Duration.between(peer.latestHandshake(), now).toSeconds()));
+            }
+            rxRows.add(MultiGauge.Row.of(tags, peer.rxBytes()));
+            txRows.add(MultiGauge.Row.of(tags, peer.txBytes()));
+            upRows.add(MultiGauge.Row.of(tags, up ? 1 : 0));
+            if (up || judged) {
+                record(binding, up, now);
+            }
+        }
+        byUuid = Map.copyOf(next);
+        peers.set(dump.peers().size());
+        connectedPeers.set(connected);
+        handshakeAge.register(ages, true);
+        rx.register(rxRows, true);
+        tx.register(txRows, true);
+        connectedGauge.register(upRows, true);
+    }
+
+    static boolean isConnected(Instant lastHandshake, Instant now) {
+        return lastHandshake != null && Duration.between(lastHandshake, now).compareTo(PEER_DOWN_AFTER) < 0;
+    }
+
+    /** Writes the condition when its stored status differs: transitions only, never a rewrite. */
+    private void record(ServerBinding binding, boolean up, Instant now) {
+        Condition stored = Condition.find(binding.conditions(), CONDITION);
+        String wanted = up ? Condition.TRUE : Condition.FALSE;
+        if (stored != null && wanted.equals(stored.status())) {
+            return;
+        }
+        if (pending.putIfAbsent(binding.uuid(), up) != null) {
+            return; // a write for this server is under way; the next pass looks again
+        }
+        Condition condition = up ? Condition.isTrue(CONDITION)
+                : Condition.isFalse(CONDITION, DISCONNECTED_REASON, "Warning", "no WireGuard handshake for " + PEER_DOWN_AFTER.toSeconds() + " s");
+        store.updateConditions(binding.uuid(), conditions -> Condition.set(conditions, condition, now))
+                .doFinally(signal -> pending.remove(binding.uuid()))
+                .subscribe(
+                        updated -> {
+                            transitions.increment();
+                            log.info("server {} SideroLink {}", binding.uuid(), up ? "connected" : "disconnected");
+                        },
+                        error -> {
+                            patchFailures.increment();
+                            log.warn("cannot record SideroLinkConnected={} on server binding {}: {}", wanted, binding.uuid(), error.getMessage());
+                        });
+    }
+}

@@ -1,0 +1,232 @@
+package dev.siderolink.server.wireguard;
+
+import dev.siderolink.server.installation.SiderolinkNetwork;
+import dev.siderolink.server.inventory.ResourceStore;
+import dev.siderolink.server.inventory.ServerBinding;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import inet.ipaddr.ipv6.IPv6Address;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
+import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * Keeps the interface's peers equal to the bindings: every pass reads {@code wg show dump} once,
+ * computes the {@link PeerPlan} from all bindings (full state, not the event delta) and applies
+ * it in one {@code wg set}; a pass with nothing to change writes nothing. Passes run on one
+ * thread, every {@code siderolink.wireguard.reconcile-interval} and at once when a binding
+ * changes (changes arriving during a pass are coalesced into one more pass). A missing interface
+ * is recreated by the next pass. Every pass is fenced: an error is logged and counted, and the
+ * next pass tries again.
+ */
+public class PeerReconciler implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(PeerReconciler.class);
+
+    private final WireGuardDevice device;
+    private final ResourceStore store;
+    private final Connectivity connectivity;
+    private final Duration interval;
+    private final boolean removeDownPeers;
+    private final Clock clock;
+    private final Scheduler thread = Schedulers.newSingle("wg-reconcile", true);
+    private final AtomicBoolean scheduled = new AtomicBoolean();
+    private final Disposable.Composite subscriptions = Disposables.composite();
+    private final Counter passes;
+    private final Counter failures;
+    private final Counter wgSetCalls;
+    private final Counter peersChanged;
+    private final Counter recreations;
+    private final Timer passTime;
+    /** Servers whose peer was removed as down, until they provision again. */
+    private final Set<String> removedAsDown = ConcurrentHashMap.newKeySet();
+    private volatile boolean running;
+    private volatile Instant lastSuccess;
+    private volatile String lastError;
+    private volatile int lastPeerCount;
+
+    public PeerReconciler(WireGuardDevice device, ResourceStore store, Connectivity connectivity, Duration interval,
+            boolean removeDownPeers, Clock clock, MeterRegistry registry) {
+        this.device = device;
+        this.store = store;
+        this.connectivity = connectivity;
+        this.interval = interval;
+        this.removeDownPeers = removeDownPeers;
+        this.clock = clock;
+        passes = Counter.builder("siderolink.wireguard.reconcile.passes").description("Peer reconcile passes").register(registry);
+        failures = Counter.builder("siderolink.wireguard.reconcile.failures").description("Peer reconcile passes that failed").register(registry);
+        wgSetCalls = Counter.builder("siderolink.wireguard.reconcile.commands").description("wg set calls made to change peers").register(registry);
+        peersChanged = Counter.builder("siderolink.wireguard.reconcile.peer.changes").description("Peers added, updated or removed").register(registry);
+        recreations = Counter.builder("siderolink.wireguard.interface.recreations").description("Times the interface was found missing and recreated").register(registry);
+        passTime = Timer.builder("siderolink.wireguard.reconcile.duration").description("Time of one reconcile pass").register(registry);
+    }
+
+    /** Asks for a pass as soon as possible; requests made before it starts are merged into it. */
+    public void requestPass() {
+        if (running && scheduled.compareAndSet(false, true)) {
+            thread.schedule(this::fencedPass);
+        }
+    }
+
+    /** A server provisioned: if its peer was removed as down, it comes back. */
+    public void provisioned(String uuid) {
+        if (removedAsDown.remove(uuid)) {
+            requestPass();
+        }
+    }
+
+    /** A pass that cannot throw: failures are logged, counted and kept for health. */
+    void fencedPass() {
+        scheduled.set(false);
+        try {
+            passTime.record(this::pass);
+        } catch (RuntimeException e) {
+            failures.increment();
+            lastError = e.getMessage();
+            log.warn("WireGuard peer reconcile failed (next pass in {}): {}", interval, e.getMessage());
+        }
+    }
+
+    /** One pass; package-visible for tests and the benchmark. Returns the number of wg set calls. */
+    int pass() {
+        WgDump dump = device.dumpOrNull();
+        if (dump == null) {
+            log.warn("WireGuard interface {} is missing: recreating it", device.name());
+            recreations.increment();
+            device.ensure();
+            dump = device.dumpOrNull();
+            if (dump == null) {
+                throw new IllegalStateException("interface " + device.name() + " still missing after recreation");
+            }
+        }
+        Instant now = clock.instant();
+        Map<String, ServerBinding> byKey = desiredBindings();
+        if (removeDownPeers) {
+            dropDownPeers(byKey, dump, now);
+        }
+        Map<String, String> desired = new HashMap<>(byKey.size() * 2);
+        byKey.forEach((key, binding) -> desired.put(key, allowedIp(binding)));
+        List<PeerPlan.Change> changes = PeerPlan.plan(desired, dump);
+        int calls = 0;
+        if (!changes.isEmpty()) {
+            calls = device.apply(changes);
+            wgSetCalls.increment(calls);
+            peersChanged.increment(changes.size());
+            log.debug("WireGuard peers: {} changes in {} wg set call(s)", changes.size(), calls);
+            dump = device.dumpOrNull(); // the counters below describe the peers as they are now
+            if (dump == null) {
+                throw new IllegalStateException("interface " + device.name() + " vanished during the pass");
+            }
+        }
+        connectivity.update(dump, byKey, now, device.configuredAt());
+        passes.increment();
+        lastSuccess = now;
+        lastError = null;
+        lastPeerCount = dump.peers().size();
+        return calls;
+    }
+
+    /**
+     * Bindings with both a key and a usable address, by key. Two bindings with one key (a copied
+     * file, a duplicated SMBIOS UUID) would fight over the peer: the first by name wins, logged.
+     */
+    private Map<String, ServerBinding> desiredBindings() {
+        Map<String, ServerBinding> byKey = new HashMap<>();
+        store.bindings().stream()
+                .filter(b -> b.siderolink().publicKey() != null && address(b).isPresent())
+                .sorted(Comparator.comparing(ServerBinding::uuid))
+                .forEach(b -> {
+                    ServerBinding first = byKey.putIfAbsent(b.siderolink().publicKey(), b);
+                    if (first != null) {
+                        log.warn("server bindings {} and {} have the same public key; only {} gets the peer", first.uuid(), b.uuid(), first.uuid());
+                    }
+                });
+        return byKey;
+    }
+
+    private void dropDownPeers(Map<String, ServerBinding> byKey, WgDump dump, Instant now) {
+        Instant since = device.configuredAt();
+        if (since != null && now.isBefore(since.plus(Connectivity.PEER_DOWN_AFTER))) {
+            return; // no verdict until the interface has been up long enough to see a handshake
+        }
+        Map<String, WgDump.Peer> current = dump.peersByKey();
+        byKey.values().removeIf(binding -> {
+            if (removedAsDown.contains(binding.uuid())) {
+                return true;
+            }
+            WgDump.Peer peer = current.get(binding.siderolink().publicKey());
+            if (peer != null && !Connectivity.isConnected(peer.latestHandshake(), now)) {
+                removedAsDown.add(binding.uuid());
+                log.info("removing down peer of server {} (no handshake for {} s) until it provisions again",
+                        binding.uuid(), Connectivity.PEER_DOWN_AFTER.toSeconds());
+                return true;
+            }
+            return false;
+        });
+    }
+
+    private static Optional<IPv6Address> address(ServerBinding binding) {
+        return SiderolinkNetwork.parseStored(binding.siderolink().address());
+    }
+
+    private static String allowedIp(ServerBinding binding) {
+        return address(binding).orElseThrow().toCompressedString() + "/128";
+    }
+
+    public Instant lastSuccess() {
+        return lastSuccess;
+    }
+
+    public String lastError() {
+        return lastError;
+    }
+
+    public int lastPeerCount() {
+        return lastPeerCount;
+    }
+
+    @Override
+    public void start() {
+        // On the caller's thread: a start-up failure (no wireguard-go, no CAP_NET_ADMIN) fails start-up.
+        device.ensure();
+        running = true;
+        subscriptions.add(store.events().subscribe(event -> requestPass()));
+        subscriptions.add(Flux.interval(Duration.ZERO, interval, thread).onBackpressureDrop().subscribe(tick -> requestPass()));
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        subscriptions.dispose();
+        thread.disposeGracefully().block(Duration.ofSeconds(10));
+        device.close();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        // after the store's watch (so the first pass sees the bindings), before the gRPC server
+        return Integer.MIN_VALUE + 2000;
+    }
+}

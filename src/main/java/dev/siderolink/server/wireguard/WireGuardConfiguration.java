@@ -1,0 +1,81 @@
+package dev.siderolink.server.wireguard;
+
+import dev.siderolink.server.config.Component;
+import dev.siderolink.server.config.ConditionalOnComponent;
+import dev.siderolink.server.config.WireguardProperties;
+import dev.siderolink.server.installation.InstallationIdentity;
+import dev.siderolink.server.inventory.ResourceStore;
+import dev.siderolink.server.provision.NodeProvisioned;
+import dev.siderolink.server.startup.StartupProblem;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.event.EventListener;
+
+/** The WireGuard side of the {@code link} component. */
+@Configuration(proxyBeanMethods = false)
+@ConditionalOnComponent(Component.LINK)
+class WireGuardConfiguration {
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    WgCommands wgCommands() {
+        return new ProcessWgCommands();
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    Clock clock() {
+        return Clock.systemUTC();
+    }
+
+    @Bean
+    WireGuardDevice wireGuardDevice(WgCommands commands, WireguardProperties properties, InstallationIdentity identity, Clock clock) {
+        return new WireGuardDevice(commands, properties, identity, clock);
+    }
+
+    @Bean
+    Connectivity connectivity(ResourceStore store, MeterRegistry registry) {
+        return new Connectivity(store, registry);
+    }
+
+    @Bean
+    PeerReconciler peerReconciler(WireGuardDevice device, ResourceStore store, Connectivity connectivity, WireguardProperties properties,
+            Clock clock, MeterRegistry registry) {
+        return new PeerReconciler(device, store, connectivity, properties.reconcileInterval(), properties.removeDownPeers(), clock, registry) {
+            @Override
+            public void start() {
+                try {
+                    super.start();
+                } catch (CommandException e) {
+                    throw new StartupProblem("Cannot set up the WireGuard interface " + properties.interfaceName() + ": " + e.getMessage(),
+                            e.kind() == CommandException.Kind.NOT_FOUND
+                                    ? "Install the missing tool: apt-get install wireguard-tools wireguard-go iproute2 (packages wireguard-tools, wireguard-go, iproute2)."
+                                    : "Run with root or CAP_NET_ADMIN and /dev/net/tun (the chart's link container has both), or check siderolink.wireguard.userspace.",
+                            e);
+                }
+            }
+        };
+    }
+
+    @Bean
+    ProvisionedPeers provisionedPeers(PeerReconciler reconciler) {
+        return new ProvisionedPeers(reconciler);
+    }
+
+    @Bean("wireguardHealthIndicator")
+    WireGuardHealthIndicator wireguardHealthIndicator(WireGuardDevice device, PeerReconciler reconciler, Connectivity connectivity,
+            WireguardProperties properties, Clock clock) {
+        return new WireGuardHealthIndicator(device, reconciler, connectivity, properties.port(), properties.reconcileInterval(), clock);
+    }
+
+    /** A provisioned node whose peer was removed as down gets it back (a changed key reaches the reconciler as a binding change). */
+    record ProvisionedPeers(PeerReconciler reconciler) {
+        @EventListener
+        public void on(NodeProvisioned event) {
+            reconciler.provisioned(event.uuid());
+        }
+    }
+}

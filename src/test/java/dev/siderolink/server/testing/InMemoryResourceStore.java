@@ -1,0 +1,90 @@
+package dev.siderolink.server.testing;
+
+import dev.siderolink.server.installation.InstallationSecret;
+import dev.siderolink.server.inventory.BindingCache;
+import dev.siderolink.server.inventory.BindingEvent;
+import dev.siderolink.server.inventory.BindingNotFoundException;
+import dev.siderolink.server.inventory.Condition;
+import dev.siderolink.server.inventory.ResourceStore;
+import dev.siderolink.server.inventory.ServerBinding;
+import inet.ipaddr.ipv6.IPv6Address;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/** A {@link ResourceStore} in memory, for logic tests that need bindings but not a real store. */
+public class InMemoryResourceStore implements ResourceStore {
+
+    private final BindingCache cache = new BindingCache();
+    public final AtomicInteger conditionWrites = new AtomicInteger();
+
+    public void put(String uuid, String address, String publicKey) {
+        ServerBinding old = cache.get(uuid).orElse(null);
+        cache.put(new ServerBinding(uuid, new ServerBinding.Siderolink(address, publicKey), null, null, null,
+                old == null ? List.of() : old.conditions()));
+    }
+
+    public void remove(String uuid) {
+        cache.remove(uuid);
+    }
+
+    @Override
+    public Mono<InstallationSecret> loadOrCreateInstallationSecret(Supplier<InstallationSecret> generator) {
+        return Mono.fromSupplier(generator);
+    }
+
+    @Override
+    public Mono<ServerBinding> updateSiderolink(String uuid, UnaryOperator<ServerBinding.Siderolink> update) {
+        return Mono.fromSupplier(() -> {
+            ServerBinding b = cache.get(uuid).orElseThrow(() -> new BindingNotFoundException(uuid));
+            ServerBinding next = new ServerBinding(uuid, update.apply(b.siderolink()), b.metalMachineRef(), b.clusterName(), null, b.conditions());
+            cache.put(next);
+            return next;
+        });
+    }
+
+    @Override
+    public Mono<ServerBinding> updateConditions(String uuid, UnaryOperator<List<Condition>> update) {
+        return Mono.fromSupplier(() -> {
+            ServerBinding b = cache.get(uuid).orElseThrow(() -> new BindingNotFoundException(uuid));
+            List<Condition> next = update.apply(b.conditions());
+            if (next.equals(b.conditions())) {
+                return b;
+            }
+            conditionWrites.incrementAndGet();
+            ServerBinding updated = new ServerBinding(uuid, b.siderolink(), b.metalMachineRef(), b.clusterName(), null, next);
+            cache.put(updated);
+            return updated;
+        });
+    }
+
+    @Override
+    public Optional<ServerBinding> binding(String uuid) {
+        return cache.get(uuid);
+    }
+
+    @Override
+    public Collection<ServerBinding> bindings() {
+        return cache.all();
+    }
+
+    @Override
+    public boolean isAddressAssigned(IPv6Address address) {
+        return cache.isAssigned(address);
+    }
+
+    @Override
+    public Flux<BindingEvent> events() {
+        return cache.events();
+    }
+
+    @Override
+    public boolean isSynced() {
+        return true;
+    }
+}
