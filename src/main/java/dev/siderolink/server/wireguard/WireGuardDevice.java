@@ -198,7 +198,8 @@ public class WireGuardDevice implements AutoCloseable {
         String key = identity.privateKey().toBase64() + "\n";
         commands.run(List.of("wg", "set", name, "private-key", "/dev/stdin", "listen-port", String.valueOf(properties.port())), key, WgCommands.DEFAULT_TIMEOUT);
         String address = identity.network().serverAddress().toCompressedString() + "/" + SiderolinkNetwork.PREFIX_LENGTH;
-        commands.run(List.of("ip", "-6", "address", "replace", address, "dev", name));
+        // nodad: the address is ours alone on a point-to-point link; a tentative address could not be bound
+        commands.run(List.of("ip", "-6", "address", "replace", address, "dev", name, "nodad"));
         commands.run(List.of("ip", "link", "set", "dev", name, "mtu", String.valueOf(MTU), "up"));
         configuredAt = clock.instant();
     }
@@ -211,10 +212,11 @@ public class WireGuardDevice implements AutoCloseable {
         return stderr.contains("No such device") || stderr.contains("Unable to access interface");
     }
 
-    /** Removes the interface if this process created it, and stops the wireguard-go it started. */
+    /** Removes the interface if this process created it, and stops the wireguard-go it started. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (created) {
+            created = false;
             try {
                 commands.run(List.of("ip", "link", "del", "dev", name));
                 log.info("removed WireGuard interface {}", name);

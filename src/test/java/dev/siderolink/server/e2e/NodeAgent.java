@@ -1,0 +1,59 @@
+package dev.siderolink.server.e2e;
+
+import dev.siderolink.api.link.ProvisionResponse;
+import dev.siderolink.server.testing.ProvisionClient;
+import java.io.OutputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * What a Talos node does on the wire, as a tiny program run inside the node's network namespace
+ * ({@code ip netns exec}): Provision over the normal network, then UDP and TCP to the server's
+ * tunnel address. One action per run; results on stdout as {@code key=value} lines.
+ */
+public final class NodeAgent {
+
+    private NodeAgent() {}
+
+    public static void main(String[] args) throws Exception {
+        switch (args[0]) {
+            case "provision" -> provision(args[1], Integer.parseInt(args[2]), args[3], args[4]);
+            case "udp" -> udp(args[1], Integer.parseInt(args[2]), args[3]);
+            case "tcp" -> tcp(args[1], Integer.parseInt(args[2]), args[3]);
+            default -> throw new IllegalArgumentException("unknown action " + args[0]);
+        }
+    }
+
+    private static void provision(String host, int port, String uuid, String publicKey) throws Exception {
+        try (ProvisionClient client = new ProvisionClient(host, port)) {
+            ProvisionResponse response = client.provision(ProvisionClient.request(uuid, publicKey).build());
+            // Talos >= 1.6: swap first and last, then try in order
+            var endpoints = new java.util.ArrayList<>(response.getServerEndpointList());
+            java.util.Collections.swap(endpoints, 0, endpoints.size() - 1);
+            System.out.println("endpoint=" + endpoints.get(0));
+            System.out.println("serverKey=" + response.getServerPublicKey());
+            System.out.println("serverAddress=" + response.getServerAddress());
+            System.out.println("nodeAddress=" + response.getNodeAddressPrefix());
+        }
+    }
+
+    private static void udp(String address, int port, String message) throws Exception {
+        try (DatagramSocket socket = new DatagramSocket()) {
+            byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+            socket.send(new DatagramPacket(bytes, bytes.length, InetAddress.getByName(address), port));
+        }
+    }
+
+    private static void tcp(String address, int port, String message) throws Exception {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(InetAddress.getByName(address), port), 3000);
+            OutputStream out = socket.getOutputStream();
+            out.write((message + "\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        }
+    }
+}

@@ -1,0 +1,283 @@
+package dev.siderolink.server.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.siderolink.server.SiderolinkServerApplication;
+import dev.siderolink.server.installation.WireGuardKey;
+import dev.siderolink.server.inventory.Condition;
+import dev.siderolink.server.inventory.ResourceStore;
+import dev.siderolink.server.wireguard.Connectivity;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.condition.EnabledIf;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.util.FileSystemUtils;
+
+/**
+ * The whole link for real: the server (its own wireguard-go interface in the root namespace) and
+ * a Talos-like node in a network namespace joined by a veth pair, with its own wireguard-go
+ * interface configured as Talos does it (MTU 1280, one peer with allowed IPs server/128,
+ * keepalive 25 s). The node provisions over the veth; UDP and TCP from the node must reach the
+ * server's tunnel address through the encrypted tunnel, and keep doing so across a node reboot
+ * (new key, same address) and the loss of the server's interface; a deleted binding cuts it off.
+ */
+@EnabledIf(value = "dev.siderolink.server.e2e.NetworkLab#available",
+        disabledReason = "needs root, /dev/net/tun, wireguard-tools, wireguard-go and iproute2 (CI runs as root; scripts/test.sh installs the tools)")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class TunnelEndToEndTest {
+
+    static final SecureRandom RANDOM = new SecureRandom();
+    static NetworkLab lab;
+    static ConfigurableApplicationContext server;
+    static Path stateDir;
+    static String serverIf;
+    static String nodeIf;
+    static int apiPort;
+    static int probePort;
+    static DatagramSocket udpProbe;
+    static ServerSocket tcpProbe;
+    static final String uuid = UUID.randomUUID().toString();
+    static String nodeAddress; // bare
+    static String serverAddress;
+
+    @BeforeAll
+    static void start() throws Exception {
+        lab = new NetworkLab();
+        String id = lab.hostVeth.substring(3);
+        serverIf = "sls" + id;
+        nodeIf = "sln" + id + "w";
+        stateDir = Files.createTempDirectory("e2e-state");
+        apiPort = freeTcpPort();
+        server = new SpringApplicationBuilder(SiderolinkServerApplication.class).run(
+                "--siderolink.components=link",
+                "--siderolink.standalone.dir=" + stateDir,
+                "--siderolink.standalone.rescan-interval=200ms",
+                "--siderolink.wireguard.interface=" + serverIf,
+                "--siderolink.wireguard.port=" + freeUdpPort(),
+                "--siderolink.wireguard.endpoint=" + lab.hostAddress,
+                "--siderolink.wireguard.reconcile-interval=1s",
+                "--siderolink.api.port=" + apiPort,
+                "--server.port=0");
+        serverAddress = server.getBean(dev.siderolink.server.installation.InstallationIdentity.class).network().serverAddress().toCompressedString();
+        // what the server's log and event receivers will be: sockets on the tunnel address
+        probePort = freeTcpPort();
+        InetAddress tunnel = InetAddress.getByName(serverAddress);
+        udpProbe = new DatagramSocket(new InetSocketAddress(tunnel, probePort));
+        tcpProbe = new ServerSocket();
+        tcpProbe.bind(new InetSocketAddress(tunnel, probePort));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        try {
+            if (udpProbe != null) {
+                udpProbe.close();
+            }
+            if (tcpProbe != null) {
+                tcpProbe.close();
+            }
+            if (server != null) {
+                server.close(); // removes the server's interface and stops its wireguard-go
+            }
+        } finally {
+            if (lab != null) {
+                lab.close();
+            }
+            if (stateDir != null) {
+                FileSystemUtils.deleteRecursively(stateDir);
+            }
+        }
+        assertThat(linkExists(serverIf)).as("server interface removed").isFalse();
+    }
+
+    @Test
+    @Order(1)
+    void aProvisionedNodeReachesTheServerThroughTheTunnel() throws Exception {
+        bootNode();
+        assertTunnelCarries("boot");
+        Awaitility.await("SideroLinkConnected=True").atMost(Duration.ofSeconds(15)).until(() ->
+                store().binding(uuid).map(b -> Condition.find(b.conditions(), Connectivity.CONDITION))
+                        .map(c -> Condition.TRUE.equals(c.status())).orElse(false));
+    }
+
+    @Test
+    @Order(2)
+    void aRebootedNodeWithANewKeyGetsTheSameAddressAndTheTunnelWorksAgain() throws Exception {
+        String before = nodeAddress;
+        lab.inNode("ip", "link", "del", "dev", nodeIf); // the node reboots: interface and key are gone
+        bootNode();
+        assertThat(nodeAddress).isEqualTo(before);
+        assertTunnelCarries("reboot");
+        assertThat(wgDump(serverIf).lines().skip(1).count()).as("one peer: the old key is gone").isEqualTo(1);
+    }
+
+    @Test
+    @Order(3)
+    void theServerRecreatesItsInterfaceWhenItIsDeletedAndTheTunnelRecovers() throws Exception {
+        NetworkLab.run("ip", "link", "del", "dev", serverIf);
+        Awaitility.await("interface recreated").atMost(Duration.ofSeconds(20)).until(() -> linkExists(serverIf));
+        // the receivers' sockets were bound to the old interface's address: bind again
+        rebindProbes();
+        assertTunnelCarries("recreated", Duration.ofSeconds(60));
+    }
+
+    @Test
+    @Order(4)
+    void aDeletedBindingRemovesThePeerAndTheNodesPacketsNoLongerArrive() throws Exception {
+        Files.delete(stateDir.resolve("serverbindings").resolve(uuid + ".yaml"));
+        Awaitility.await("peer removed").atMost(Duration.ofSeconds(20)).until(() -> wgDump(serverIf).lines().skip(1).findAny().isEmpty());
+        udpProbe.setSoTimeout(1000);
+        for (int i = 0; i < 3; i++) {
+            agent("udp", serverAddress, String.valueOf(probePort), "after-delete-" + i);
+            assertThat(receiveUdp()).as("datagram after the binding was deleted").isNull();
+        }
+    }
+
+    // ---- the node ----
+
+    /** Boots the node: new key, Provision over the veth, interface configured as Talos does. */
+    static void bootNode() throws Exception {
+        WireGuardKey key = WireGuardKey.generatePrivate(RANDOM);
+        Map<String, String> response = provision(key.publicKey().toBase64());
+        nodeAddress = response.get("nodeAddress").replace("/64", "");
+        assertThat(response.get("serverAddress")).isEqualTo(serverAddress);
+        lab.spawnInNode(Map.of("WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD", "1"), "wireguard-go", "-f", nodeIf);
+        Awaitility.await("node wireguard-go up").atMost(Duration.ofSeconds(10))
+                .until(() -> Files.exists(Path.of("/var/run/wireguard", nodeIf + ".sock")));
+        lab.inNodeWithInput(key.toBase64() + "\n", "wg", "set", nodeIf, "private-key", "/dev/stdin",
+                "peer", response.get("serverKey"), "endpoint", response.get("endpoint"),
+                "allowed-ips", serverAddress + "/128", "persistent-keepalive", "25");
+        lab.inNode("ip", "-6", "address", "add", response.get("nodeAddress"), "dev", nodeIf, "nodad");
+        lab.inNode("ip", "link", "set", "dev", nodeIf, "mtu", "1280", "up");
+    }
+
+    static Map<String, String> provision(String publicKey) throws Exception {
+        String out = agent("provision", lab.hostAddress, String.valueOf(apiPort), uuid, publicKey);
+        Map<String, String> fields = new HashMap<>();
+        out.lines().filter(l -> l.contains("=")).forEach(l -> fields.put(l.substring(0, l.indexOf('=')), l.substring(l.indexOf('=') + 1)));
+        return fields;
+    }
+
+    static String agent(String... args) throws Exception {
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        String[] argv = new String[args.length + 6];
+        argv[0] = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        argv[1] = "-XX:TieredStopAtLevel=1";
+        argv[2] = "-Xshare:auto";
+        argv[3] = "-cp";
+        argv[4] = classpath;
+        argv[5] = NodeAgent.class.getName();
+        System.arraycopy(args, 0, argv, 6, args.length);
+        return lab.inNode(argv);
+    }
+
+    // ---- the server's side of the tunnel ----
+
+    static void assertTunnelCarries(String tag) throws Exception {
+        assertTunnelCarries(tag, Duration.ofSeconds(30));
+    }
+
+    /** UDP and TCP from the node arrive on the tunnel address, from the node's tunnel address. */
+    static void assertTunnelCarries(String tag, Duration within) throws Exception {
+        udpProbe.setSoTimeout(1000);
+        long deadline = System.nanoTime() + within.toNanos();
+        DatagramPacket got = null;
+        for (int i = 0; got == null; i++) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no datagram through the tunnel within " + within + " (" + tag + ")\n" + wgDump(serverIf));
+            }
+            agent("udp", serverAddress, String.valueOf(probePort), tag + "-udp-" + i);
+            got = receiveUdp();
+        }
+        assertThat(new String(got.getData(), 0, got.getLength(), StandardCharsets.UTF_8)).startsWith(tag + "-udp-");
+        assertThat(sameAddress(got.getAddress(), nodeAddress)).as("datagram source is the node's tunnel address").isTrue();
+
+        tcpProbe.setSoTimeout(10_000);
+        agent("tcp", serverAddress, String.valueOf(probePort), tag + "-tcp");
+        try (Socket accepted = tcpProbe.accept()) {
+            assertThat(sameAddress(accepted.getInetAddress(), nodeAddress)).as("TCP source is the node's tunnel address").isTrue();
+            accepted.setSoTimeout(5000);
+            String line = new BufferedReader(new InputStreamReader(accepted.getInputStream(), StandardCharsets.UTF_8)).readLine();
+            assertThat(line).isEqualTo(tag + "-tcp");
+        }
+    }
+
+    static DatagramPacket receiveUdp() throws IOException {
+        DatagramPacket packet = new DatagramPacket(new byte[2048], 2048);
+        try {
+            udpProbe.receive(packet);
+            return packet;
+        } catch (SocketTimeoutException e) {
+            return null;
+        }
+    }
+
+    static void rebindProbes() throws Exception {
+        udpProbe.close();
+        tcpProbe.close();
+        InetAddress tunnel = InetAddress.getByName(serverAddress);
+        Awaitility.await("tunnel address back").atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+            udpProbe = new DatagramSocket(new InetSocketAddress(tunnel, probePort));
+            return true;
+        });
+        tcpProbe = new ServerSocket();
+        tcpProbe.bind(new InetSocketAddress(tunnel, probePort));
+    }
+
+    static boolean sameAddress(InetAddress address, String expected) throws IOException {
+        return address.equals(InetAddress.getByName(expected));
+    }
+
+    static ResourceStore store() {
+        return server.getBean(ResourceStore.class);
+    }
+
+    static String wgDump(String iface) throws Exception {
+        return NetworkLab.run("wg", "show", iface, "dump");
+    }
+
+    static boolean linkExists(String iface) {
+        try {
+            NetworkLab.run("ip", "link", "show", "dev", iface);
+            return true;
+        } catch (IOException | InterruptedException e) {
+            return false;
+        }
+    }
+
+    static int freeTcpPort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    static int freeUdpPort() throws IOException {
+        try (DatagramSocket s = new DatagramSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
