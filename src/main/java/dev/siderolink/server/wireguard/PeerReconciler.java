@@ -3,6 +3,7 @@ package dev.siderolink.server.wireguard;
 import dev.siderolink.server.installation.SiderolinkNetwork;
 import dev.siderolink.server.inventory.ResourceStore;
 import dev.siderolink.server.inventory.ServerBinding;
+import dev.siderolink.server.startup.StartupProblem;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -205,10 +206,22 @@ public class PeerReconciler implements SmartLifecycle {
     @Override
     public void start() {
         // On the caller's thread: a start-up failure (no wireguard-go, no CAP_NET_ADMIN) fails start-up.
-        device.ensure();
+        try {
+            device.ensure();
+        } catch (CommandException e) {
+            throw explain(device.name(), e);
+        }
         running = true;
         subscriptions.add(store.events().subscribe(event -> requestPass()));
         subscriptions.add(Flux.interval(Duration.ZERO, interval, thread).onBackpressureDrop().subscribe(tick -> requestPass()));
+    }
+
+    /** A failed interface set-up as one sentence and what to do about it. */
+    static StartupProblem explain(String iface, CommandException e) {
+        String action = e.kind() == CommandException.Kind.NOT_FOUND
+                ? "Install the missing tool: apt-get install wireguard-tools wireguard-go iproute2 (Debian packages wireguard-tools, wireguard-go, iproute2)."
+                : "Run with root or CAP_NET_ADMIN and /dev/net/tun (the chart's link container has both), or check siderolink.wireguard.userspace.";
+        return new StartupProblem("Cannot set up the WireGuard interface " + iface + ": " + e.getMessage(), action, e);
     }
 
     @Override

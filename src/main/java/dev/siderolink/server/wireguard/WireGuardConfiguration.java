@@ -6,7 +6,6 @@ import dev.siderolink.server.config.WireguardProperties;
 import dev.siderolink.server.installation.InstallationIdentity;
 import dev.siderolink.server.inventory.ResourceStore;
 import dev.siderolink.server.provision.NodeProvisioned;
-import dev.siderolink.server.startup.StartupProblem;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -44,20 +43,7 @@ class WireGuardConfiguration {
     @Bean
     PeerReconciler peerReconciler(WireGuardDevice device, ResourceStore store, Connectivity connectivity, WireguardProperties properties,
             Clock clock, MeterRegistry registry) {
-        return new PeerReconciler(device, store, connectivity, properties.reconcileInterval(), properties.removeDownPeers(), clock, registry) {
-            @Override
-            public void start() {
-                try {
-                    super.start();
-                } catch (CommandException e) {
-                    throw new StartupProblem("Cannot set up the WireGuard interface " + properties.interfaceName() + ": " + e.getMessage(),
-                            e.kind() == CommandException.Kind.NOT_FOUND
-                                    ? "Install the missing tool: apt-get install wireguard-tools wireguard-go iproute2 (packages wireguard-tools, wireguard-go, iproute2)."
-                                    : "Run with root or CAP_NET_ADMIN and /dev/net/tun (the chart's link container has both), or check siderolink.wireguard.userspace.",
-                            e);
-                }
-            }
-        };
+        return new PeerReconciler(device, store, connectivity, properties.reconcileInterval(), properties.removeDownPeers(), clock, registry);
     }
 
     @Bean

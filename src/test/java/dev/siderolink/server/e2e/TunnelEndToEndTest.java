@@ -126,6 +126,28 @@ class TunnelEndToEndTest {
 
     @Test
     @Order(2)
+    void healthAndMetricsShowTheLinkAsAnOperatorSeesIt() throws Exception {
+        String health = http("/actuator/health");
+        assertThat(health).contains("\"wireguard\":{\"status\":\"UP\"")
+                .contains("\"interface\":\"" + serverIf + "\"")
+                .contains("\"mode\":\"userspace\"")
+                .contains("\"interfaceUp\":true")
+                .contains("\"peers\":1");
+        Awaitility.await("connected peer counted").atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(http("/actuator/prometheus"))
+                        .contains("siderolink_wireguard_peers_connected 1.0")
+                        .contains("siderolink_wireguard_peer_connected{server_uuid=\"" + uuid + "\"} 1.0")
+                        .containsPattern("siderolink_wireguard_peer_received_bytes\\{server_uuid=\"" + uuid + "\"} [1-9]"));
+    }
+
+    static String http(String path) throws Exception {
+        String port = server.getEnvironment().getProperty("local.server.port");
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path)).build();
+        return java.net.http.HttpClient.newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    @Test
+    @Order(3)
     void aRebootedNodeWithANewKeyGetsTheSameAddressAndTheTunnelWorksAgain() throws Exception {
         String before = nodeAddress;
         lab.inNode("ip", "link", "del", "dev", nodeIf); // the node reboots: interface and key are gone
@@ -136,7 +158,7 @@ class TunnelEndToEndTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void theServerRecreatesItsInterfaceWhenItIsDeletedAndTheTunnelRecovers() throws Exception {
         NetworkLab.run("ip", "link", "del", "dev", serverIf);
         Awaitility.await("interface recreated").atMost(Duration.ofSeconds(20)).until(() -> linkExists(serverIf));
@@ -146,7 +168,7 @@ class TunnelEndToEndTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void aDeletedBindingRemovesThePeerAndTheNodesPacketsNoLongerArrive() throws Exception {
         Files.delete(stateDir.resolve("serverbindings").resolve(uuid + ".yaml"));
         Awaitility.await("peer removed").atMost(Duration.ofSeconds(20)).until(() -> wgDump(serverIf).lines().skip(1).findAny().isEmpty());

@@ -155,6 +155,19 @@ class PeerReconcilerTest {
     }
 
     @Test
+    void aMissingToolStopsStartUpNamingThePackages() {
+        wg.kernelSupportsWireGuard = false;
+        wg.links.clear();
+        PeerReconciler fresh = reconciler(false);
+        org.assertj.core.api.Assertions.assertThatThrownBy(fresh::start)
+                .isInstanceOfSatisfying(dev.siderolink.server.startup.StartupProblem.class, e -> {
+                    assertThat(e.getMessage()).startsWith("Cannot set up the WireGuard interface " + IF).contains("wireguard-go");
+                    assertThat(e.action()).contains("apt-get install wireguard-tools wireguard-go iproute2");
+                });
+        assertThat(fresh.isRunning()).isFalse();
+    }
+
+    @Test
     void connectivityTransitionsAreWrittenOnceEach() {
         String key = ProvisionClient.newKey();
         store.put("server-a", address(7) + "/64", key);
