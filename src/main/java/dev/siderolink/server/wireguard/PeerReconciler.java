@@ -7,6 +7,8 @@ import dev.siderolink.server.startup.StartupProblem;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import inet.ipaddr.IPAddress;
+import inet.ipaddr.IPAddressString;
 import inet.ipaddr.ipv6.IPv6Address;
 import java.time.Clock;
 import java.time.Duration;
@@ -62,6 +64,11 @@ public class PeerReconciler implements SmartLifecycle {
     private volatile Instant lastSuccess;
     private volatile String lastError;
     private volatile int lastPeerCount;
+    /**
+     * Stored address text → parsed address, for the bindings of the last pass only (pass thread
+     * only): parsing 10,000 addresses twice on every pass cost more than planning the pass.
+     */
+    private Map<String, Optional<IPv6Address>> parsedAddresses = new HashMap<>();
 
     public PeerReconciler(WireGuardDevice device, ResourceStore store, Connectivity connectivity, Duration interval,
             boolean removeDownPeers, Clock clock, MeterRegistry registry) {
@@ -118,12 +125,15 @@ public class PeerReconciler implements SmartLifecycle {
             }
         }
         Instant now = clock.instant();
-        Map<String, ServerBinding> byKey = desiredBindings();
+        Map<String, Optional<IPv6Address>> parsedLastPass = parsedAddresses;
+        parsedAddresses = new HashMap<>();
+        Map<String, ServerBinding> byKey = desiredBindings(parsedLastPass);
+        Map<String, WgDump.Peer> current = dump.peersByKey();
         if (removeDownPeers) {
-            dropDownPeers(byKey, dump, now);
+            dropDownPeers(byKey, current, now);
         }
         Map<String, String> desired = new HashMap<>(byKey.size() * 2);
-        byKey.forEach((key, binding) -> desired.put(key, allowedIp(binding)));
+        byKey.forEach((key, binding) -> desired.put(key, allowedIp(binding, current.get(key))));
         List<PeerPlan.Change> changes = PeerPlan.plan(desired, dump);
         int calls = 0;
         if (!changes.isEmpty()) {
@@ -148,10 +158,10 @@ public class PeerReconciler implements SmartLifecycle {
      * Bindings with both a key and a usable address, by key. Two bindings with one key (a copied
      * file, a duplicated SMBIOS UUID) would fight over the peer: the first by name wins, logged.
      */
-    private Map<String, ServerBinding> desiredBindings() {
+    private Map<String, ServerBinding> desiredBindings(Map<String, Optional<IPv6Address>> parsedLastPass) {
         Map<String, ServerBinding> byKey = new HashMap<>();
         store.bindings().stream()
-                .filter(b -> b.siderolink().publicKey() != null && address(b).isPresent())
+                .filter(b -> b.siderolink().publicKey() != null && parse(b.siderolink().address(), parsedLastPass).isPresent())
                 .sorted(Comparator.comparing(ServerBinding::uuid))
                 .forEach(b -> {
                     ServerBinding first = byKey.putIfAbsent(b.siderolink().publicKey(), b);
@@ -162,12 +172,11 @@ public class PeerReconciler implements SmartLifecycle {
         return byKey;
     }
 
-    private void dropDownPeers(Map<String, ServerBinding> byKey, WgDump dump, Instant now) {
+    private void dropDownPeers(Map<String, ServerBinding> byKey, Map<String, WgDump.Peer> current, Instant now) {
         Instant since = device.configuredAt();
         if (since != null && now.isBefore(since.plus(Connectivity.PEER_DOWN_AFTER))) {
             return; // no verdict until the interface has been up long enough to see a handshake
         }
-        Map<String, WgDump.Peer> current = dump.peersByKey();
         byKey.values().removeIf(binding -> {
             if (removedAsDown.contains(binding.uuid())) {
                 return true;
@@ -183,12 +192,42 @@ public class PeerReconciler implements SmartLifecycle {
         });
     }
 
-    private static Optional<IPv6Address> address(ServerBinding binding) {
-        return SiderolinkNetwork.parseStored(binding.siderolink().address());
+    /** Parses a stored address once per distinct text, reusing the last pass's result. */
+    private Optional<IPv6Address> parse(String stored, Map<String, Optional<IPv6Address>> parsedLastPass) {
+        Optional<IPv6Address> address = parsedAddresses.get(stored);
+        if (address == null) {
+            address = parsedLastPass.get(stored);
+            if (address == null) {
+                address = SiderolinkNetwork.parseStored(stored);
+            }
+            parsedAddresses.put(stored, address);
+        }
+        return address;
     }
 
-    private static String allowedIp(ServerBinding binding) {
-        return address(binding).orElseThrow().toCompressedString() + "/128";
+    /** A desired binding's address, parsed by {@link #desiredBindings} in this pass. */
+    private IPv6Address address(ServerBinding binding) {
+        return parsedAddresses.get(binding.siderolink().address()).orElseThrow();
+    }
+
+    /**
+     * The binding's allowed IP, {@code addr/128}, spelled as {@code wg show} prints it (RFC 5952:
+     * a single zero group is written {@code 0}, not compressed to {@code ::}), so that an
+     * unchanged peer compares equal as text. Should the peer's current allowed IP be the same
+     * address spelled otherwise, that spelling is kept: it is no change.
+     */
+    private String allowedIp(ServerBinding binding, WgDump.Peer current) {
+        IPv6Address address = address(binding);
+        String wanted = address.toCanonicalString() + "/128";
+        if (current != null && current.allowedIps().size() == 1 && !current.allowedIps().get(0).equals(wanted)) {
+            String have = current.allowedIps().get(0);
+            IPAddress parsed = new IPAddressString(have).getAddress();
+            if (parsed != null && parsed.isIPv6() && Integer.valueOf(128).equals(parsed.getNetworkPrefixLength())
+                    && parsed.withoutPrefixLength().equals(address)) {
+                return have;
+            }
+        }
+        return wanted;
     }
 
     public Instant lastSuccess() {

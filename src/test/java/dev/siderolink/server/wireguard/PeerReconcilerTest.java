@@ -58,8 +58,9 @@ class PeerReconcilerTest {
         return new PeerReconciler(device, store, connectivity, Duration.ofSeconds(5), removeDown, clock, meters);
     }
 
+    /** In the form wg prints (RFC 5952), whatever the random prefix: the expectations compare text. */
     String address(int i) {
-        return identity.network().nodeAddress(new byte[] {0, 0, 0, 0, 0, 0, (byte) (i >> 8), (byte) i}).toCompressedString();
+        return identity.network().nodeAddress(new byte[] {0, 0, 0, 0, 0, 0, (byte) (i >> 8), (byte) i}).toCanonicalString();
     }
 
     FakeWgCommands.Link link() {
@@ -93,6 +94,21 @@ class PeerReconcilerTest {
         int before = wg.commands.size();
         assertThat(reconciler.pass()).isZero();
         assertThat(wg.commands.subList(before, wg.commands.size())).containsExactly(List.of("wg", "show", IF, "dump"));
+    }
+
+    @Test
+    void anAddressWithOneZeroGroupIsWrittenAsWgPrintsItAndThenLeftAlone() {
+        // interface id 1:0:2:3: wg (inet_ntop, RFC 5952) prints "...:1:0:2:3", not "...:1::2:3"
+        var address = identity.network().nodeAddress(new byte[] {0, 1, 0, 0, 0, 2, 0, 3});
+        String key = ProvisionClient.newKey();
+        store.put("server-a", address.toCompressedString() + "/64", key);
+
+        assertThat(reconciler.pass()).isEqualTo(1);
+        assertThat(link().peers.get(key)).isEqualTo(address.toCanonicalString() + "/128").endsWith(":1:0:2:3/128");
+        assertThat(reconciler.pass()).isZero();
+
+        link().peers.put(key, address.toCompressedString() + "/128"); // another spelling of the same address
+        assertThat(reconciler.pass()).isZero();
     }
 
     @Test
