@@ -6,11 +6,12 @@ import dev.siderolink.server.inventory.ServerBinding;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tags;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,10 +39,9 @@ public class Connectivity {
     public record PeerStatus(String uuid, String publicKey, String endpoint, Instant lastHandshake, long rxBytes, long txBytes, boolean connected) {}
 
     private final ResourceStore store;
-    private final MultiGauge handshakeAge;
-    private final MultiGauge rx;
-    private final MultiGauge tx;
-    private final MultiGauge connectedGauge;
+    private final MeterRegistry registry;
+    /** Per-server gauges, registered once per server and removed when it goes: not re-registered every pass. */
+    private final Map<String, ServerMeters> serverMeters = new ConcurrentHashMap<>();
     private final AtomicInteger peers = new AtomicInteger();
     private final AtomicInteger connectedPeers = new AtomicInteger();
     private final Counter transitions;
@@ -51,14 +51,10 @@ public class Connectivity {
 
     public Connectivity(ResourceStore store, MeterRegistry registry) {
         this.store = store;
+        this.registry = registry;
         Gauge.builder("siderolink.wireguard.peers", peers, AtomicInteger::get).description("Peers on the WireGuard interface").register(registry);
         Gauge.builder("siderolink.wireguard.peers.connected", connectedPeers, AtomicInteger::get)
                 .description("Peers with a handshake younger than 275 s").register(registry);
-        handshakeAge = MultiGauge.builder("siderolink.wireguard.peer.handshake.age").baseUnit("seconds")
-                .description("Seconds since the server's last WireGuard handshake").register(registry);
-        rx = MultiGauge.builder("siderolink.wireguard.peer.received").baseUnit("bytes").description("Bytes received from the server").register(registry);
-        tx = MultiGauge.builder("siderolink.wireguard.peer.sent").baseUnit("bytes").description("Bytes sent to the server").register(registry);
-        connectedGauge = MultiGauge.builder("siderolink.wireguard.peer.connected").description("1 while the server's tunnel is up").register(registry);
         transitions = Counter.builder("siderolink.wireguard.connectivity.transitions")
                 .description("SideroLinkConnected condition changes written").register(registry);
         patchFailures = Counter.builder("siderolink.wireguard.connectivity.patch.failures")
@@ -76,11 +72,7 @@ public class Connectivity {
      * missing handshake says nothing (the server, not the node, just restarted).
      */
     void update(WgDump dump, Map<String, ServerBinding> bindingsByKey, Instant now, Instant interfaceSince) {
-        Map<String, PeerStatus> next = new ConcurrentHashMap<>();
-        List<MultiGauge.Row<?>> ages = new ArrayList<>();
-        List<MultiGauge.Row<?>> rxRows = new ArrayList<>();
-        List<MultiGauge.Row<?>> txRows = new ArrayList<>();
-        List<MultiGauge.Row<?>> upRows = new ArrayList<>();
+        Map<String, PeerStatus> next = new HashMap<>();
         int connected = 0;
         boolean judged = interfaceSince == null || !now.isBefore(interfaceSince.plus(PEER_DOWN_AFTER));
         for (WgDump.Peer peer : dump.peers()) {
@@ -92,13 +84,7 @@ public class Connectivity {
             connected += up ? 1 : 0;
             PeerStatus status = new PeerStatus(binding.uuid(), peer.publicKey(), peer.endpoint(), peer.latestHandshake(), peer.rxBytes(), peer.txBytes(), up);
             next.put(binding.uuid(), status);
-            Tags tags = Tags.of("server_uuid", binding.uuid());
-            if (peer.latestHandshake() != null) {
-                ages.add(MultiGauge.Row.of(tags, Duration.between(peer.latestHandshake(), now).toSeconds()));
-            }
-            rxRows.add(MultiGauge.Row.of(tags, peer.rxBytes()));
-            txRows.add(MultiGauge.Row.of(tags, peer.txBytes()));
-            upRows.add(MultiGauge.Row.of(tags, up ? 1 : 0));
+            serverMeters.computeIfAbsent(binding.uuid(), this::register).set(status, now);
             if (up || judged) {
                 record(binding, up, now);
             }
@@ -106,10 +92,43 @@ public class Connectivity {
         byUuid = Map.copyOf(next);
         peers.set(dump.peers().size());
         connectedPeers.set(connected);
-        handshakeAge.register(ages, true);
-        rx.register(rxRows, true);
-        tx.register(txRows, true);
-        connectedGauge.register(upRows, true);
+        serverMeters.keySet().removeIf(uuid -> {
+            if (next.containsKey(uuid)) {
+                return false;
+            }
+            serverMeters.get(uuid).meters.forEach(registry::remove);
+            return true;
+        });
+    }
+
+    /** One server's gauges and the values they read. */
+    private static final class ServerMeters {
+        final List<Meter> meters = new ArrayList<>(4);
+        volatile double handshakeAge = Double.NaN;
+        volatile double received;
+        volatile double sent;
+        volatile double connected;
+
+        void set(PeerStatus status, Instant now) {
+            handshakeAge = status.lastHandshake() == null ? Double.NaN : Duration.between(status.lastHandshake(), now).toSeconds();
+            received = status.rxBytes();
+            sent = status.txBytes();
+            connected = status.connected() ? 1 : 0;
+        }
+    }
+
+    private ServerMeters register(String uuid) {
+        ServerMeters m = new ServerMeters();
+        Tags tags = Tags.of("server_uuid", uuid);
+        m.meters.add(Gauge.builder("siderolink.wireguard.peer.handshake.age", m, x -> x.handshakeAge).tags(tags).baseUnit("seconds")
+                .description("Seconds since the server's last WireGuard handshake (NaN before the first)").register(registry));
+        m.meters.add(Gauge.builder("siderolink.wireguard.peer.received", m, x -> x.received).tags(tags).baseUnit("bytes")
+                .description("Bytes received from the server").register(registry));
+        m.meters.add(Gauge.builder("siderolink.wireguard.peer.sent", m, x -> x.sent).tags(tags).baseUnit("bytes")
+                .description("Bytes sent to the server").register(registry));
+        m.meters.add(Gauge.builder("siderolink.wireguard.peer.connected", m, x -> x.connected).tags(tags)
+                .description("1 while the server's tunnel is up").register(registry));
+        return m;
     }
 
     static boolean isConnected(Instant lastHandshake, Instant now) {

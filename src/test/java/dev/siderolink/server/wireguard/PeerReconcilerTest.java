@@ -211,6 +211,27 @@ class PeerReconcilerTest {
     }
 
     @Test
+    void perServerGaugesAreRegisteredOnceAndRemovedWithTheirBinding() {
+        String key = ProvisionClient.newKey();
+        store.put("server-a", address(7) + "/64", key);
+        reconciler.pass();
+        link().handshakes.put(key, now.get().minusSeconds(30));
+        reconciler.pass();
+        var gauge = meters.find("siderolink.wireguard.peer.connected").tag("server_uuid", "server-a").gauge();
+        assertThat(gauge).isNotNull();
+        assertThat(gauge.value()).isEqualTo(1.0);
+        assertThat(meters.find("siderolink.wireguard.peer.handshake.age").tag("server_uuid", "server-a").gauge().value()).isEqualTo(30.0);
+
+        reconciler.pass();
+        assertThat(meters.find("siderolink.wireguard.peer.connected").tag("server_uuid", "server-a").gauge()).isSameAs(gauge);
+
+        store.remove("server-a");
+        reconciler.pass();
+        assertThat(meters.find("siderolink.wireguard.peer.connected").tag("server_uuid", "server-a").gauges()).isEmpty();
+        assertThat(meters.find("siderolink.wireguard.peer.received").gauges()).isEmpty();
+    }
+
+    @Test
     void noDisconnectionVerdictWhileTheInterfaceIsYoung() {
         store.put("server-a", address(7) + "/64", ProvisionClient.newKey());
         reconciler.pass();
