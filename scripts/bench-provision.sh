@@ -89,6 +89,7 @@ CLIENT_CP="target/test-classes:target/classes:$(cat "$CP_FILE")"
 # ---- server ----
 WORK=$(mktemp -d "$STATE_PARENT/siderolink-bench.XXXXXX")
 SERVER_PID=
+WG_IF=
 LOAD_PID=
 stop_server() {
   if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -106,6 +107,8 @@ cleanup() {
     wait "$LOAD_PID" 2>/dev/null || true
   fi
   stop_server
+  # the server removes its WireGuard interface when it stops; this catches a server that was killed
+  ip link del dev "$WG_IF" 2>/dev/null || true
   if [[ -n $KEEP_SERVER_LOG && -f $WORK/server.log ]]; then
     cp "$WORK/server.log" "$KEEP_SERVER_LOG" || true
   fi
@@ -131,6 +134,10 @@ API_PORT=$(free_port)
 HTTP_PORT=$(free_port)
 while [[ $HTTP_PORT == "$API_PORT" ]]; do HTTP_PORT=$(free_port); done
 TOKEN=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+# The link component brings up a real WireGuard interface (root, wireguard-go): a name and port of
+# its own, so the benchmark never touches an interface of a server running on this machine.
+WG_IF=slbp$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+WG_PORT=$(free_port)
 
 fs_type=$(stat -f -c %T "$WORK" 2>/dev/null || echo unknown)
 [[ $fs_type == tmpfs ]] && log "warning: $WORK is on tmpfs: fsync is free there, figures will not reflect a disk"
@@ -147,6 +154,8 @@ java $SERVER_JAVA_OPTS -jar "$JAR" \
   --server.port="$HTTP_PORT" \
   --server.address=127.0.0.1 \
   --siderolink.wireguard.endpoint=127.0.0.1 \
+  --siderolink.wireguard.interface="$WG_IF" \
+  --siderolink.wireguard.port="$WG_PORT" \
   --siderolink.provision.join-token="$TOKEN" \
   --logging.level.dev.siderolink.server.provision.ProvisionGrpcService=error \
   >"$WORK/server.out" 2>"$WORK/server.log" &
