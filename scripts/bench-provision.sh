@@ -46,7 +46,8 @@ BUILD=${BUILD:-auto}
 STATE_PARENT=${STATE_PARENT:-${TMPDIR:-/tmp}}
 STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-180}
 KEEP_SERVER_LOG=${KEEP_SERVER_LOG:-}
-# Fixed heaps (no resizing noise mid-run), parallel GC (throughput; one JVM per core's worth).
+# Fixed, pre-touched heaps (no resizing mid-run) and the parallel collector with few GC threads:
+# the two JVMs share 2 cores.
 SERVER_JAVA_OPTS=${SERVER_JAVA_OPTS:-"-Xms512m -Xmx512m -XX:+UseParallelGC -XX:ParallelGCThreads=2 -XX:+AlwaysPreTouch"}
 CLIENT_JAVA_OPTS=${CLIENT_JAVA_OPTS:-"-Xms256m -Xmx256m -XX:+UseParallelGC -XX:ParallelGCThreads=1 -XX:+AlwaysPreTouch"}
 
@@ -139,7 +140,7 @@ TOKEN=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 WG_IF=slbp$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 WG_PORT=$(free_port)
 
-fs_type=$(stat -f -c %T "$WORK" 2>/dev/null || echo unknown)
+fs_type=$(findmnt -n -o FSTYPE -T "$WORK" 2>/dev/null || stat -f -c %T "$WORK" 2>/dev/null || echo unknown)
 [[ $fs_type == tmpfs ]] && log "warning: $WORK is on tmpfs: fsync is free there, figures will not reflect a disk"
 
 log "starting the server: gRPC 127.0.0.1:$API_PORT, HTTP 127.0.0.1:$HTTP_PORT, state $WORK/state ($fs_type)"
