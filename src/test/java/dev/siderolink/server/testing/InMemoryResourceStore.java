@@ -1,26 +1,19 @@
 package dev.siderolink.server.testing;
 
 import dev.siderolink.server.installation.InstallationSecret;
-import dev.siderolink.server.inventory.BindingCache;
-import dev.siderolink.server.inventory.BindingEvent;
+import dev.siderolink.server.inventory.CachedResourceStore;
 import dev.siderolink.server.inventory.BindingNotFoundException;
 import dev.siderolink.server.inventory.Condition;
-import dev.siderolink.server.inventory.ResourceStore;
 import dev.siderolink.server.inventory.ServerBinding;
-import inet.ipaddr.ipv6.IPv6Address;
-import java.util.Collection;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /** A {@link ResourceStore} in memory, for logic tests that need bindings but not a real store. */
-public class InMemoryResourceStore implements ResourceStore {
+public class InMemoryResourceStore extends CachedResourceStore {
 
-    private final BindingCache cache = new BindingCache();
     public final AtomicInteger conditionWrites = new AtomicInteger();
 
     public void put(String uuid, String address, String publicKey) {
@@ -61,26 +54,6 @@ public class InMemoryResourceStore implements ResourceStore {
             cache.put(updated);
             return updated;
         });
-    }
-
-    @Override
-    public Optional<ServerBinding> binding(String uuid) {
-        return cache.get(uuid);
-    }
-
-    @Override
-    public Collection<ServerBinding> bindings() {
-        return cache.all();
-    }
-
-    @Override
-    public boolean isAddressAssigned(IPv6Address address) {
-        return cache.isAssigned(address);
-    }
-
-    @Override
-    public Flux<BindingEvent> events() {
-        return cache.events();
     }
 
     @Override

@@ -1,16 +1,13 @@
 package dev.siderolink.server.inventory.kubernetes;
 
 import dev.siderolink.server.installation.InstallationSecret;
-import dev.siderolink.server.inventory.BindingCache;
+import dev.siderolink.server.inventory.CachedResourceStore;
 import dev.siderolink.server.inventory.Condition;
-import dev.siderolink.server.inventory.BindingEvent;
 import dev.siderolink.server.inventory.BindingNotFoundException;
 import dev.siderolink.server.inventory.ResourceNames;
-import dev.siderolink.server.inventory.ResourceStore;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
 import dev.siderolink.server.inventory.StoreUnavailableException;
-import inet.ipaddr.ipv6.IPv6Address;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
@@ -27,10 +24,8 @@ import java.net.HttpURLConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -38,13 +33,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import reactor.core.Exceptions;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.util.retry.Retry;
 
 /** {@link ResourceStore} on the Kubernetes API. */
-public class KubernetesResourceStore implements ResourceStore, SmartLifecycle {
+public class KubernetesResourceStore extends CachedResourceStore implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(KubernetesResourceStore.class);
     private static final int CONFLICT_RETRIES = 10;
@@ -52,7 +46,6 @@ public class KubernetesResourceStore implements ResourceStore, SmartLifecycle {
 
     private final KubernetesClient client;
     private final String namespace;
-    private final BindingCache cache = new BindingCache();
     private volatile SharedIndexInformer<GenericKubernetesResource> informer;
 
     public KubernetesResourceStore(KubernetesClient client, String namespace) {
@@ -204,26 +197,6 @@ public class KubernetesResourceStore implements ResourceStore, SmartLifecycle {
         ConflictException(Throwable cause) {
             super(cause.getMessage(), cause, false, false);
         }
-    }
-
-    @Override
-    public Optional<ServerBinding> binding(String uuid) {
-        return cache.get(uuid);
-    }
-
-    @Override
-    public Collection<ServerBinding> bindings() {
-        return cache.all();
-    }
-
-    @Override
-    public boolean isAddressAssigned(IPv6Address address) {
-        return cache.isAssigned(address);
-    }
-
-    @Override
-    public Flux<BindingEvent> events() {
-        return cache.events();
     }
 
     @Override

@@ -1,16 +1,13 @@
 package dev.siderolink.server.inventory.standalone;
 
 import dev.siderolink.server.installation.InstallationSecret;
-import dev.siderolink.server.inventory.BindingCache;
+import dev.siderolink.server.inventory.CachedResourceStore;
 import dev.siderolink.server.inventory.Condition;
-import dev.siderolink.server.inventory.BindingEvent;
 import dev.siderolink.server.inventory.BindingNotFoundException;
 import dev.siderolink.server.inventory.ResourceNames;
-import dev.siderolink.server.inventory.ResourceStore;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
 import dev.siderolink.server.inventory.StoreUnavailableException;
-import inet.ipaddr.ipv6.IPv6Address;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
@@ -25,12 +22,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
@@ -46,7 +41,7 @@ import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /** {@link ResourceStore} on a directory of Kubernetes-shaped YAML files. */
-public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
+public class StandaloneResourceStore extends CachedResourceStore implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(StandaloneResourceStore.class);
     static final String SECRET_FILE = "secret-siderolink.yaml";
@@ -61,7 +56,6 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
     private final boolean autoAccept;
     private final AtomicFiles files;
     private final KubernetesSerialization serialization = new KubernetesSerialization();
-    private final BindingCache cache = new BindingCache();
     /** What we last read or wrote per binding, to tell our own writes from hand edits. */
     private final Map<String, Loaded> loaded = new ConcurrentHashMap<>();
     private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
@@ -406,26 +400,6 @@ public class StandaloneResourceStore implements ResourceStore, AutoCloseable {
         }
         String message = t.getMessage();
         return message == null ? t.getClass().getSimpleName() : message.lines().findFirst().orElse(message);
-    }
-
-    @Override
-    public Optional<ServerBinding> binding(String uuid) {
-        return cache.get(uuid);
-    }
-
-    @Override
-    public Collection<ServerBinding> bindings() {
-        return cache.all();
-    }
-
-    @Override
-    public boolean isAddressAssigned(IPv6Address address) {
-        return cache.isAssigned(address);
-    }
-
-    @Override
-    public Flux<BindingEvent> events() {
-        return cache.events();
     }
 
     @Override
