@@ -72,12 +72,7 @@ public final class ServerBindingResources {
 
     /** The JSON merge patch body that replaces {@code status.conditions}, guarded by {@code resourceVersion}. */
     public static Map<String, Object> conditionsPatch(List<Condition> conditions, String resourceVersion) {
-        Map<String, Object> patch = new LinkedHashMap<>();
-        if (resourceVersion != null) {
-            patch.put("metadata", Map.of("resourceVersion", resourceVersion));
-        }
-        patch.put("status", Map.of("conditions", conditions.stream().map(Condition::toMap).toList()));
-        return patch;
+        return guardedPatch(resourceVersion, "status", "conditions", conditions.stream().map(Condition::toMap).toList());
     }
 
     /** A new, empty binding as auto-accept creates it. */
@@ -105,11 +100,19 @@ public final class ServerBindingResources {
         Map<String, Object> link = new LinkedHashMap<>();
         link.put("address", siderolink.address());
         link.put("publicKey", siderolink.publicKey());
+        return guardedPatch(resourceVersion, "spec", "siderolink", link);
+    }
+
+    /**
+     * {@code {metadata: {resourceVersion}, <section>: {<field>: value}}}: the API server refuses it
+     * with 409 when the object changed since {@code resourceVersion} was read.
+     */
+    private static Map<String, Object> guardedPatch(String resourceVersion, String section, String field, Object value) {
         Map<String, Object> patch = new LinkedHashMap<>();
         if (resourceVersion != null) {
             patch.put("metadata", Map.of("resourceVersion", resourceVersion));
         }
-        patch.put("spec", Map.of("siderolink", link));
+        patch.put(section, Map.of(field, value));
         return patch;
     }
 

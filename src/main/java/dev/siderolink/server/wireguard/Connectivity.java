@@ -66,6 +66,16 @@ public class Connectivity {
         return byUuid;
     }
 
+    /** Peers on the interface at the last pass (the {@code siderolink.wireguard.peers} gauge). */
+    public int peerCount() {
+        return peers.get();
+    }
+
+    /** Peers with a fresh handshake at the last pass (the {@code siderolink.wireguard.peers.connected} gauge). */
+    public int connectedCount() {
+        return connectedPeers.get();
+    }
+
     /**
      * Recomputes from a dump. {@code bindingsByKey}: the desired peers' bindings by public key.
      * Disconnection is only concluded once the interface has been up for 275 s: before that, a

@@ -63,7 +63,6 @@ public class PeerReconciler implements SmartLifecycle {
     private volatile boolean running;
     private volatile Instant lastSuccess;
     private volatile String lastError;
-    private volatile int lastPeerCount;
     /**
      * Stored address text → parsed address, for the bindings of the last pass only (pass thread
      * only): parsing 10,000 addresses twice on every pass cost more than planning the pass.
@@ -150,7 +149,6 @@ public class PeerReconciler implements SmartLifecycle {
         passes.increment();
         lastSuccess = now;
         lastError = null;
-        lastPeerCount = dump.peers().size();
         return calls;
     }
 
@@ -238,9 +236,6 @@ public class PeerReconciler implements SmartLifecycle {
         return lastError;
     }
 
-    public int lastPeerCount() {
-        return lastPeerCount;
-    }
 
     @Override
     public void start() {

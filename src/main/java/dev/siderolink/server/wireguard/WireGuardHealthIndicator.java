@@ -40,8 +40,8 @@ class WireGuardHealthIndicator extends AbstractHealthIndicator {
                 .withDetail("mode", String.valueOf(device.mode()).toLowerCase(java.util.Locale.ROOT))
                 .withDetail("interfaceUp", up)
                 .withDetail("listenPort", listenPort)
-                .withDetail("peers", reconciler.lastPeerCount())
-                .withDetail("connectedPeers", connectivity.peers().values().stream().filter(Connectivity.PeerStatus::connected).count())
+                .withDetail("peers", connectivity.peerCount())
+                .withDetail("connectedPeers", connectivity.connectedCount())
                 .withDetail("lastReconcile", last == null ? "never" : last.toString());
         if (reconciler.lastError() != null) {
             builder.withDetail("lastError", reconciler.lastError());
