@@ -30,7 +30,7 @@ public final class BindingCache {
         }
         SiderolinkNetwork.parseStored(binding.siderolink().address()).ifPresent(a -> uuidByAddress.put(a, binding.uuid()));
         if (!Objects.equals(previous, binding)) {
-            emit(new BindingEvent(previous == null ? BindingEvent.Type.ADDED : BindingEvent.Type.MODIFIED, binding));
+            emit(new BindingEvent(previous == null ? Change.ADDED : Change.MODIFIED, binding));
         }
     }
 
@@ -38,7 +38,7 @@ public final class BindingCache {
         ServerBinding previous = byUuid.remove(uuid);
         if (previous != null) {
             unindex(previous);
-            emit(new BindingEvent(BindingEvent.Type.DELETED, previous));
+            emit(new BindingEvent(Change.DELETED, previous));
         }
     }
 

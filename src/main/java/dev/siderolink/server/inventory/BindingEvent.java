@@ -1,10 +1,4 @@
 package dev.siderolink.server.inventory;
 
 /** A change of one ServerBinding as a store saw it; for DELETED, the last known state. */
-public record BindingEvent(Type type, ServerBinding binding) {
-    public enum Type {
-        ADDED,
-        MODIFIED,
-        DELETED
-    }
-}
+public record BindingEvent(Change type, ServerBinding binding) {}

@@ -9,6 +9,7 @@ import reactor.core.publisher.Flux;
 public abstract class CachedResourceStore implements ResourceStore {
 
     protected final BindingCache cache = new BindingCache();
+    protected final MetalMachineCache metalMachineCache = new MetalMachineCache();
 
     @Override
     public final Optional<ServerBinding> binding(String uuid) {
@@ -28,5 +29,20 @@ public abstract class CachedResourceStore implements ResourceStore {
     @Override
     public final Flux<BindingEvent> events() {
         return cache.events();
+    }
+
+    @Override
+    public final Optional<MetalMachine> metalMachine(MetalMachine.Key key) {
+        return metalMachineCache.get(key);
+    }
+
+    @Override
+    public final Collection<MetalMachine> metalMachines() {
+        return metalMachineCache.all();
+    }
+
+    @Override
+    public final Flux<MetalMachineEvent> metalMachineEvents() {
+        return metalMachineCache.events();
     }
 }

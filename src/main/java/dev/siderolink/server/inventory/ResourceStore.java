@@ -52,6 +52,15 @@ public interface ResourceStore {
     /** Changes to bindings as they are seen, including changes made by others (watch). Hot. */
     Flux<BindingEvent> events();
 
+    /** The cached MetalMachine, if known (never I/O). */
+    Optional<MetalMachine> metalMachine(MetalMachine.Key key);
+
+    /** A snapshot of all cached MetalMachines. */
+    Collection<MetalMachine> metalMachines();
+
+    /** Changes to MetalMachines as they are seen (watch). Hot. */
+    Flux<MetalMachineEvent> metalMachineEvents();
+
     /** True once the cache holds a complete view (informer synced, directory loaded). */
     boolean isSynced();
 }

@@ -62,6 +62,18 @@ class ProvisionerTest {
             return Flux.never();
         }
 
+        public Optional<dev.siderolink.server.inventory.MetalMachine> metalMachine(dev.siderolink.server.inventory.MetalMachine.Key key) {
+            return Optional.empty();
+        }
+
+        public Collection<dev.siderolink.server.inventory.MetalMachine> metalMachines() {
+            return List.of();
+        }
+
+        public Flux<dev.siderolink.server.inventory.MetalMachineEvent> metalMachineEvents() {
+            return Flux.never();
+        }
+
         public boolean isSynced() {
             return true;
         }

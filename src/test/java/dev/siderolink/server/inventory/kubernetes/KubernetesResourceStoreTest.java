@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 
 import dev.siderolink.server.installation.InstallationSecret;
 import dev.siderolink.server.inventory.BindingEvent;
+import dev.siderolink.server.inventory.Change;
 import dev.siderolink.server.inventory.BindingNotFoundException;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
@@ -371,7 +372,7 @@ class KubernetesResourceStoreTest {
         StepVerifier.create(store.events().filter(e -> e.binding().uuid().equals(uuid)))
                 .then(() -> createBinding(uuid, null))
                 .assertNext(e -> {
-                    assertThat(e.type()).isEqualTo(BindingEvent.Type.ADDED);
+                    assertThat(e.type()).isEqualTo(Change.ADDED);
                     assertThat(store.binding(uuid)).isPresent();
                     assertThat(store.bindings()).extracting(ServerBinding::uuid).contains(uuid);
                 })
@@ -380,14 +381,14 @@ class KubernetesResourceStoreTest {
                     return r;
                 }))
                 .assertNext(e -> {
-                    assertThat(e.type()).isEqualTo(BindingEvent.Type.MODIFIED);
+                    assertThat(e.type()).isEqualTo(Change.MODIFIED);
                     assertThat(e.binding().siderolink()).isEqualTo(new ServerBinding.Siderolink(address, key));
                     assertThat(store.binding(uuid)).get().extracting(ServerBinding::siderolink).isEqualTo(e.binding().siderolink());
                     assertThat(store.isAddressAssigned(bare(address))).isTrue();
                 })
                 .then(() -> bindingsApi().withName(uuid).delete())
                 .assertNext(e -> {
-                    assertThat(e.type()).isEqualTo(BindingEvent.Type.DELETED);
+                    assertThat(e.type()).isEqualTo(Change.DELETED);
                     assertThat(e.binding().siderolink().address()).isEqualTo(address);
                     assertThat(store.binding(uuid)).isEmpty();
                     assertThat(store.bindings()).extracting(ServerBinding::uuid).doesNotContain(uuid);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 
 import dev.siderolink.server.installation.InstallationSecret;
 import dev.siderolink.server.inventory.BindingEvent;
+import dev.siderolink.server.inventory.Change;
 import dev.siderolink.server.inventory.BindingNotFoundException;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.StoreUnavailableException;
@@ -185,7 +186,7 @@ class StandaloneResourceStoreTest {
         assertThat((Object) onDisk.get("spec", "siderolink", "publicKey")).isEqualTo(key);
         assertThat(store.binding(uuid)).contains(binding);
         assertThat(store.isAddressAssigned(bare(address))).isTrue();
-        assertThat(events).containsExactly(new BindingEvent(BindingEvent.Type.ADDED, binding));
+        assertThat(events).containsExactly(new BindingEvent(Change.ADDED, binding));
     }
 
     @Test
@@ -283,7 +284,7 @@ class StandaloneResourceStoreTest {
         assertThat(store.bindings()).containsExactly(expected);
         assertThat(store.isAddressAssigned(bare(newAddress))).isTrue();
         assertThat(store.isAddressAssigned(bare(oldAddress))).isFalse();
-        assertThat(events).containsExactly(new BindingEvent(BindingEvent.Type.MODIFIED, expected));
+        assertThat(events).containsExactly(new BindingEvent(Change.MODIFIED, expected));
     }
 
     @Test
@@ -300,7 +301,7 @@ class StandaloneResourceStoreTest {
 
         awaitTrue(() -> store.binding(uuid).map(b -> newKey.equals(b.siderolink().publicKey())).orElse(false), "rescan picks up the new file");
         assertThat(store.isAddressAssigned(bare(newAddress))).isTrue();
-        assertThat(events).extracting(BindingEvent::type).containsExactly(BindingEvent.Type.MODIFIED);
+        assertThat(events).extracting(BindingEvent::type).containsExactly(Change.MODIFIED);
     }
 
     @Test
@@ -318,7 +319,7 @@ class StandaloneResourceStoreTest {
         assertThat(store.binding(uuid)).contains(expected);
         assertThat(store.bindings()).containsExactly(expected);
         assertThat(store.isAddressAssigned(bare(address))).isTrue();
-        assertThat(events).containsExactly(new BindingEvent(BindingEvent.Type.ADDED, expected));
+        assertThat(events).containsExactly(new BindingEvent(Change.ADDED, expected));
     }
 
     @Test
@@ -336,7 +337,7 @@ class StandaloneResourceStoreTest {
         assertThat(store.binding(uuid)).isEmpty();
         assertThat(store.bindings()).extracting(ServerBinding::uuid).containsExactly(keptUuid);
         assertThat(store.isAddressAssigned(bare(binding.siderolink().address()))).isFalse();
-        assertThat(events).containsExactly(new BindingEvent(BindingEvent.Type.DELETED, binding));
+        assertThat(events).containsExactly(new BindingEvent(Change.DELETED, binding));
     }
 
     @Test
@@ -455,7 +456,7 @@ class StandaloneResourceStoreTest {
         store.rescan();
 
         assertThat(store.binding(uuid)).get().extracting(b -> b.siderolink().publicKey()).isEqualTo(fixedKey);
-        assertThat(events).extracting(BindingEvent::type).containsExactly(BindingEvent.Type.MODIFIED);
+        assertThat(events).extracting(BindingEvent::type).containsExactly(Change.MODIFIED);
     }
 
     @Test
