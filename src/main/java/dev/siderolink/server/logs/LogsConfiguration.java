@@ -1,0 +1,69 @@
+package dev.siderolink.server.logs;
+
+import dev.siderolink.server.config.Component;
+import dev.siderolink.server.config.ConditionalOnComponent;
+import dev.siderolink.server.config.LogsProperties;
+import dev.siderolink.server.installation.InstallationIdentity;
+import dev.siderolink.server.inventory.BindingDirectory;
+import dev.siderolink.server.inventory.ResourceStore;
+import dev.siderolink.server.output.LineOutputs;
+import dev.siderolink.server.output.LineWriter;
+import dev.siderolink.server.output.OutputUnavailableException;
+import dev.siderolink.server.startup.StartupProblem;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** The {@code serverlogs} component: kernel log receivers on the tunnel address and the annotated stream. */
+@Configuration(proxyBeanMethods = false)
+@ConditionalOnComponent(Component.SERVERLOGS)
+class LogsConfiguration {
+
+    /** Receivers start after, and stop before, the output writers they feed. */
+    static final int RECEIVER_PHASE = 0;
+
+    @Bean
+    Listen logsListen(InstallationIdentity identity, LogsProperties properties) {
+        return new Listen(identity.network().serverAddress().toInetAddress(), properties.port());
+    }
+
+    @Bean("serverLogsWriter")
+    LineWriter serverLogsWriter(LineOutputs outputs, LogsProperties properties) {
+        try {
+            return outputs.writer(properties.output(), properties.outputBuffer().toBytes());
+        } catch (OutputUnavailableException e) {
+            throw new StartupProblem("The server-log stream's output " + e.getMessage() + ".",
+                    "Point siderolink.logs.output (env SIDEROLINK_LOGS_OUTPUT) at a writable file, or set it to stdout.", e);
+        }
+    }
+
+    @Bean(destroyMethod = "close")
+    LogMetrics logMetrics(MeterRegistry registry, LogsProperties properties, ResourceStore store) {
+        return new LogMetrics(registry, properties.perServerMetrics(), store.events());
+    }
+
+    @Bean
+    TcpLogReceiver tcpLogReceiver(Listen logsListen, LogsProperties properties, BindingDirectory directory, InstallationIdentity identity,
+            LineWriter serverLogsWriter, LogMetrics metrics) {
+        return new TcpLogReceiver(logsListen, (int) properties.maxMessageSize().toBytes(), directory, identity.network(), serverLogsWriter, metrics);
+    }
+
+    @Bean
+    UdpLogReceiver udpLogReceiver(Listen logsListen, LogsProperties properties, BindingDirectory directory, InstallationIdentity identity,
+            LineWriter serverLogsWriter, LogMetrics metrics, MeterRegistry registry) {
+        UdpLogReceiver receiver = new UdpLogReceiver(logsListen, (int) properties.maxMessageSize().toBytes(),
+                (int) properties.udpReceiveBuffer().toBytes(), directory, identity.network(), serverLogsWriter, metrics);
+        FunctionCounter.builder(LogMetrics.DROPPED, receiver, UdpLogReceiver::kernelDrops)
+                .description("Kernel log messages not written, by reason")
+                .tag("transport", LogMetrics.Transport.UDP.tag)
+                .tag("reason", "receive-buffer")
+                .register(registry);
+        return receiver;
+    }
+
+    @Bean("serverlogsHealthIndicator")
+    LogsHealthIndicator serverlogsHealthIndicator(TcpLogReceiver tcp, UdpLogReceiver udp, LineWriter serverLogsWriter, LogMetrics metrics) {
+        return new LogsHealthIndicator(tcp, udp, serverLogsWriter, metrics);
+    }
+}
