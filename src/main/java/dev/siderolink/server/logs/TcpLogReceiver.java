@@ -13,6 +13,8 @@ import io.netty.channel.epoll.EpollChannelOption;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +42,7 @@ public final class TcpLogReceiver implements SmartLifecycle {
     private final SiderolinkNetwork network;
     private final LineWriter writer;
     private final LogMetrics metrics;
+    private final Set<reactor.netty.Connection> live = ConcurrentHashMap.newKeySet();
     private volatile DisposableServer server;
 
     TcpLogReceiver(Listen listen, int maxMessage, BindingDirectory directory, SiderolinkNetwork network, LineWriter writer, LogMetrics metrics) {
@@ -72,7 +75,11 @@ public final class TcpLogReceiver implements SmartLifecycle {
 
     private Publisher<Void> serve(NettyInbound in, NettyOutbound out) {
         InetSocketAddress[] remote = new InetSocketAddress[1];
-        in.withConnection(c -> remote[0] = (InetSocketAddress) c.channel().remoteAddress());
+        reactor.netty.Connection[] self = new reactor.netty.Connection[1];
+        in.withConnection(c -> {
+            remote[0] = (InetSocketAddress) c.channel().remoteAddress();
+            self[0] = c;
+        });
         InetAddress source = remote[0] == null ? null : remote[0].getAddress();
         if (!network.contains(source)) {
             metrics.connectionRefused();
@@ -81,6 +88,7 @@ public final class TcpLogReceiver implements SmartLifecycle {
         }
         Connection connection = new Connection(source);
         metrics.connectionOpened();
+        live.add(self[0]);
         return in.receive()
                 .<LineChunk>handle((buf, sink) -> {
                     LineChunk chunk = connection.read(buf);
@@ -94,6 +102,7 @@ public final class TcpLogReceiver implements SmartLifecycle {
                     return Mono.empty();
                 })
                 .doFinally(signal -> {
+                    live.remove(self[0]);
                     connection.finish();
                     metrics.connectionClosed();
                 })
@@ -171,6 +180,8 @@ public final class TcpLogReceiver implements SmartLifecycle {
         if (current != null) {
             current.disposeNow(Duration.ofSeconds(5));
         }
+        // Talos keeps its connection forever: close them, or a stopped receiver would hold them open.
+        live.forEach(reactor.netty.Connection::dispose);
     }
 
     @Override

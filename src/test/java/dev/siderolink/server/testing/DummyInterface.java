@@ -9,9 +9,11 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A Linux dummy interface holding test addresses (each a /128, no duplicate address detection), so
+ * A test-only interface holding test addresses (each a /128, no duplicate address detection), so
  * that sockets can be bound to SideroLink addresses and receive from several "nodes" on one host
- * without touching real interfaces. Needs root; removed in {@link #close()}.
+ * without touching real interfaces. It is one end of a veth pair whose other end stays down (this
+ * kernel has no {@code dummy} module); traffic between its addresses is local delivery. Needs
+ * root; removed, with its peer, in {@link #close()}.
  */
 public final class DummyInterface implements AutoCloseable {
 
@@ -25,7 +27,7 @@ public final class DummyInterface implements AutoCloseable {
 
     public DummyInterface() throws IOException, InterruptedException {
         name = "sld" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x100000, 0xffffff));
-        run("ip", "link", "add", name, "type", "dummy");
+        run("ip", "link", "add", name, "type", "veth", "peer", "name", name + "p");
         try {
             run("ip", "link", "set", name, "up");
         } catch (IOException e) {
