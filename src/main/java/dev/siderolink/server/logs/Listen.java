@@ -1,7 +1,10 @@
 package dev.siderolink.server.logs;
 
 import io.netty.channel.epoll.Epoll;
+import inet.ipaddr.IPAddress;
+import inet.ipaddr.IPAddressString;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 
 /** Where the receivers listen, and the socket detail both need. */
 record Listen(InetAddress address, int port) {
@@ -16,7 +19,13 @@ record Listen(InetAddress address, int port) {
     }
 
     String describe() {
-        return "[" + address.getHostAddress() + "]:" + port;
+        return describe(new InetSocketAddress(address, port));
+    }
+
+    /** {@code [address]:port}, the address in its short form. */
+    static String describe(InetSocketAddress socket) {
+        IPAddress ip = new IPAddressString(socket.getAddress().getHostAddress()).getAddress();
+        return "[" + (ip == null ? socket.getAddress().getHostAddress() : ip.toCompressedString()) + "]:" + socket.getPort();
     }
 
     /** A bind failure, worded so the start-up failure analyzer names the port and its property. */

@@ -7,6 +7,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,10 +32,16 @@ final class LogMetrics implements AutoCloseable {
     static final String PER_SERVER = "siderolink.logs.server.messages";
 
     enum Transport {
-        TCP,
-        UDP;
+        TCP(EnumSet.of(Drop.MALFORMED, Drop.OVERSIZE, Drop.TRUNCATED, Drop.OUTPUT_ERROR)),
+        UDP(EnumSet.of(Drop.MALFORMED, Drop.OVERSIZE, Drop.UNKNOWN_SOURCE, Drop.OVERLOAD, Drop.OUTPUT_ERROR));
 
         final String tag = name().toLowerCase(Locale.ROOT);
+        /** The reasons that can happen on this transport (only those get a time series). */
+        final Set<Drop> drops;
+
+        Transport(Set<Drop> drops) {
+            this.drops = drops;
+        }
     }
 
     /** Why a message was not written. */
@@ -80,7 +88,7 @@ final class LogMetrics implements AutoCloseable {
             written.put(transport, Counter.builder(WRITTEN).description("Annotated kernel log lines written to siderolink.logs.output")
                     .tag("transport", transport.tag).register(registry));
             Map<Drop, Counter> byReason = new EnumMap<>(Drop.class);
-            for (Drop drop : Drop.values()) {
+            for (Drop drop : transport.drops) {
                 byReason.put(drop, Counter.builder(DROPPED).description("Kernel log messages not written, by reason")
                         .tag("transport", transport.tag).tag("reason", drop.tag).register(registry));
             }

@@ -40,6 +40,6 @@ final class LogsHealthIndicator implements HealthIndicator {
     }
 
     private static String describe(InetSocketAddress address) {
-        return "[" + address.getAddress().getHostAddress() + "]:" + address.getPort();
+        return Listen.describe(address);
     }
 }

@@ -89,7 +89,7 @@ public final class UdpLogReceiver implements SmartLifecycle {
         grantedReceiveBuffer = connection.channel().config().getOption(ChannelOption.SO_RCVBUF) / 2;
         if (grantedReceiveBuffer < receiveBuffer) {
             log.warn("kernel logs: UDP receive buffer is {} bytes, not the {} asked for (siderolink.logs.udp-receive-buffer): the kernel caps it at "
-                    + "net.core.rmem_max; raise that sysctl so bursts are not dropped (siderolink_logs_dropped_total{{reason=\"receive-buffer\"}})",
+                    + "net.core.rmem_max; raise that sysctl so bursts are not dropped (siderolink_logs_dropped_total with reason=\"receive-buffer\")",
                     grantedReceiveBuffer, receiveBuffer);
         }
         log.info("kernel logs: UDP on {}, receive buffer {} bytes", listen.describe(), grantedReceiveBuffer);
