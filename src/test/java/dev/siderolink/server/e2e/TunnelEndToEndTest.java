@@ -44,13 +44,18 @@ import org.springframework.util.FileSystemUtils;
  * keepalive 25 s). The node provisions over the veth; UDP and TCP from the node must reach the
  * server's tunnel address through the encrypted tunnel, and keep doing so across a node reboot
  * (new key, same address) and the loss of the server's interface; a deleted binding cuts it off.
+ * Kernel logs the node sends over UDP and TCP through the tunnel reach the serverlogs stream,
+ * annotated with the node's binding, MetalMachine, Machine and cluster.
  */
 @EnabledIf(value = "dev.siderolink.server.e2e.NetworkLab#available",
         disabledReason = "needs root, /dev/net/tun, wireguard-tools, wireguard-go and iproute2 (CI runs as root; scripts/test.sh installs the tools)")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@SuppressWarnings("unchecked")
 class TunnelEndToEndTest {
 
     static final SecureRandom RANDOM = new SecureRandom();
+    static final com.fasterxml.jackson.databind.ObjectMapper YAML = new com.fasterxml.jackson.databind.ObjectMapper(
+            new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
     static NetworkLab lab;
     static ConfigurableApplicationContext server;
     static Path stateDir;
@@ -62,6 +67,8 @@ class TunnelEndToEndTest {
     static ServerSocket tcpProbe;
     static final String uuid = UUID.randomUUID().toString();
     static String nodeAddress; // bare
+    static int logsPort;
+    static Path logsOutput;
     static String serverAddress;
 
     @BeforeAll
@@ -73,7 +80,9 @@ class TunnelEndToEndTest {
         stateDir = Files.createTempDirectory("e2e-state");
         apiPort = freeTcpPort();
         server = new SpringApplicationBuilder(SiderolinkServerApplication.class).run(
-                "--siderolink.components=link",
+                "--siderolink.components=link,serverlogs",
+                "--siderolink.logs.port=" + (logsPort = freeTcpPort()),
+                "--siderolink.logs.output=" + (logsOutput = stateDir.resolve("serverlogs.jsonl")),
                 "--siderolink.standalone.dir=" + stateDir,
                 "--siderolink.standalone.rescan-interval=200ms",
                 "--siderolink.wireguard.interface=" + serverIf,
@@ -126,6 +135,54 @@ class TunnelEndToEndTest {
 
     @Test
     @Order(2)
+    void kernelLogsFromTheNodeOverUdpAndTcpAppearAnnotated() throws Exception {
+        // What Sidero gives a bound server: a MetalMachine reference, a cluster label, a Machine owner.
+        Path bindingFile = stateDir.resolve("serverbindings").resolve(uuid + ".yaml");
+        Map<String, Object> binding = YAML.readValue(bindingFile.toFile(), Map.class);
+        ((Map<String, Object>) binding.get("metadata")).put("labels", Map.of("cluster.x-k8s.io/cluster-name", "e2e-cluster"));
+        ((Map<String, Object>) binding.get("spec")).put("metalMachineRef", Map.of("namespace", "default", "name", "e2e-mm"));
+        Path metalMachine = stateDir.resolve("metalmachines").resolve("default").resolve("e2e-mm.yaml");
+        Files.createDirectories(metalMachine.getParent());
+        Files.writeString(metalMachine, """
+                apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3
+                kind: MetalMachine
+                metadata:
+                  name: e2e-mm
+                  namespace: default
+                  ownerReferences:
+                    - apiVersion: cluster.x-k8s.io/v1beta1
+                      kind: Machine
+                      name: e2e-machine
+                      uid: 7d3c5b1e-0000-4000-8000-000000000001
+                """);
+        YAML.writeValue(bindingFile.toFile(), binding);
+        Awaitility.await("hand edits picked up").atMost(Duration.ofSeconds(10)).until(() ->
+                store().binding(uuid).map(b -> "e2e-cluster".equals(b.clusterName())).orElse(false)
+                        && store().metalMachine(new dev.siderolink.server.inventory.MetalMachine.Key("default", "e2e-mm")).isPresent());
+
+        String talos = "{\"clock\":5140900,\"facility\":\"kern\",\"msg\":\"NET: Registered PF_INET6 protocol family via %s\","
+                + "\"priority\":\"info\",\"seq\":339,\"talos-level\":\"info\",\"talos-time\":\"2026-08-21T10:00:05.264356789Z\"}";
+        String annotated = "{\"clock\":5140900,\"cluster\":\"e2e-cluster\",\"facility\":\"kern\",\"machine\":\"e2e-machine\","
+                + "\"metal_machine\":\"e2e-mm\",\"msg\":\"NET: Registered PF_INET6 protocol family via %s\",\"namespace\":\"default\","
+                + "\"priority\":\"info\",\"seq\":339,\"server_uuid\":\"" + uuid + "\",\"talos-level\":\"info\","
+                + "\"talos-time\":\"2026-08-21T10:00:05.264356789Z\"}";
+        // UDP may lose a datagram on a path just set up: send until one arrives
+        Awaitility.await("UDP log line annotated in the output").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            agent("udp", serverAddress, String.valueOf(logsPort), talos.formatted("udp"));
+            return Files.exists(logsOutput) && Files.readAllLines(logsOutput).contains(annotated.formatted("udp"));
+        });
+        agent("tcp", serverAddress, String.valueOf(logsPort), talos.formatted("tcp"));
+        Awaitility.await("TCP log line annotated in the output").atMost(Duration.ofSeconds(15))
+                .until(() -> Files.readAllLines(logsOutput).contains(annotated.formatted("tcp")));
+        String health = http("/actuator/health");
+        assertThat(health).contains("\"serverlogs\":{\"status\":\"UP\"");
+        String metrics = http("/actuator/prometheus");
+        assertThat(metrics).containsPattern("siderolink_logs_server_messages_total\\{server_uuid=\"" + uuid + "\"\\} [1-9]");
+        assertThat(metrics).containsPattern("siderolink_logs_written_total\\{transport=\"tcp\"\\} [1-9]");
+    }
+
+    @Test
+    @Order(3)
     void healthAndMetricsShowTheLinkAsAnOperatorSeesIt() throws Exception {
         String health = http("/actuator/health");
         assertThat(health).contains("\"wireguard\":{\"status\":\"UP\"")
@@ -147,7 +204,7 @@ class TunnelEndToEndTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void aRebootedNodeWithANewKeyGetsTheSameAddressAndTheTunnelWorksAgain() throws Exception {
         String before = nodeAddress;
         lab.inNode("ip", "link", "del", "dev", nodeIf); // the node reboots: interface and key are gone
@@ -158,7 +215,7 @@ class TunnelEndToEndTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void theServerRecreatesItsInterfaceWhenItIsDeletedAndTheTunnelRecovers() throws Exception {
         NetworkLab.run("ip", "link", "del", "dev", serverIf);
         Awaitility.await("interface recreated").atMost(Duration.ofSeconds(20)).until(() -> linkExists(serverIf));
@@ -168,7 +225,7 @@ class TunnelEndToEndTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void aDeletedBindingRemovesThePeerAndTheNodesPacketsNoLongerArrive() throws Exception {
         Files.delete(stateDir.resolve("serverbindings").resolve(uuid + ".yaml"));
         Awaitility.await("peer removed").atMost(Duration.ofSeconds(20)).until(() -> wgDump(serverIf).lines().skip(1).findAny().isEmpty());
