@@ -12,7 +12,7 @@ import org.springframework.validation.annotation.Validated;
 /**
  * The kernel-log receivers ({@code serverlogs} component).
  *
- * @param port UDP and TCP port, bound to the server's tunnel address only
+ * @param port UDP and TCP port, bound to the server's tunnel address only; 0 picks free ports (tests: TCP and UDP then differ)
  * @param output {@code stdout} or a file path (appended to): the annotated server-log stream
  * @param maxMessageSize longest message accepted (a TCP line without its newline, or a UDP
  *     datagram); longer ones are dropped and counted, the connection stays open
@@ -25,7 +25,7 @@ import org.springframework.validation.annotation.Validated;
 @Validated
 @ConfigurationProperties("siderolink.logs")
 public record LogsProperties(
-        @DefaultValue("4001") @Min(1) @Max(65535) int port,
+        @DefaultValue("4001") @Min(0) @Max(65535) int port,
         @DefaultValue("stdout") @NotBlank String output,
         @DefaultValue("64KB") @NotNull DataSize maxMessageSize,
         @DefaultValue("8MB") @NotNull DataSize udpReceiveBuffer,
