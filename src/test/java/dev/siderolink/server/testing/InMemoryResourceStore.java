@@ -23,15 +23,6 @@ public class InMemoryResourceStore extends CachedResourceStore {
                 old == null ? List.of() : old.conditions()));
     }
 
-    /** Puts a binding as given (metalMachineRef, cluster label and all). */
-    public void putBinding(ServerBinding binding) {
-        cache.put(binding);
-    }
-
-    public void putMetalMachineForLogs(dev.siderolink.server.inventory.MetalMachine metalMachine) {
-        metalMachineCache.put(metalMachine);
-    }
-
     public void remove(String uuid) {
         cache.remove(uuid);
     }
