@@ -44,16 +44,19 @@ class LogsConfiguration {
     }
 
     @Bean
-    TcpLogReceiver tcpLogReceiver(Listen logsListen, LogsProperties properties, BindingDirectory directory, InstallationIdentity identity,
-            LineWriter serverLogsWriter, LogMetrics metrics) {
-        return new TcpLogReceiver(logsListen, (int) properties.maxMessageSize().toBytes(), directory, identity.network(), serverLogsWriter, metrics);
+    Ingest logsIngest(LogsProperties properties, InstallationIdentity identity, BindingDirectory directory, LineWriter serverLogsWriter,
+            LogMetrics metrics) {
+        return new Ingest((int) properties.maxMessageSize().toBytes(), identity.network(), directory, serverLogsWriter, metrics);
     }
 
     @Bean
-    UdpLogReceiver udpLogReceiver(Listen logsListen, LogsProperties properties, BindingDirectory directory, InstallationIdentity identity,
-            LineWriter serverLogsWriter, LogMetrics metrics, MeterRegistry registry) {
-        UdpLogReceiver receiver = new UdpLogReceiver(logsListen, (int) properties.maxMessageSize().toBytes(),
-                (int) properties.udpReceiveBuffer().toBytes(), directory, identity.network(), serverLogsWriter, metrics);
+    TcpLogReceiver tcpLogReceiver(Listen logsListen, Ingest logsIngest) {
+        return new TcpLogReceiver(logsListen, logsIngest);
+    }
+
+    @Bean
+    UdpLogReceiver udpLogReceiver(Listen logsListen, LogsProperties properties, Ingest logsIngest, MeterRegistry registry) {
+        UdpLogReceiver receiver = new UdpLogReceiver(logsListen, (int) properties.udpReceiveBuffer().toBytes(), logsIngest);
         FunctionCounter.builder(LogMetrics.DROPPED, receiver, UdpLogReceiver::kernelDrops)
                 .description("Kernel log messages not written, by reason")
                 .tag("transport", LogMetrics.Transport.UDP.tag)

@@ -45,13 +45,13 @@ public final class TcpLogReceiver implements SmartLifecycle {
     private final Set<reactor.netty.Connection> live = ConcurrentHashMap.newKeySet();
     private volatile DisposableServer server;
 
-    TcpLogReceiver(Listen listen, int maxMessage, BindingDirectory directory, SiderolinkNetwork network, LineWriter writer, LogMetrics metrics) {
+    TcpLogReceiver(Listen listen, Ingest ingest) {
         this.listen = listen;
-        this.maxMessage = maxMessage;
-        this.directory = directory;
-        this.network = network;
-        this.writer = writer;
-        this.metrics = metrics;
+        this.maxMessage = ingest.maxMessage();
+        this.directory = ingest.directory();
+        this.network = ingest.network();
+        this.writer = ingest.writer();
+        this.metrics = ingest.metrics();
     }
 
     @Override

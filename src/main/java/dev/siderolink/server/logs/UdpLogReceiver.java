@@ -37,8 +37,8 @@ public final class UdpLogReceiver implements SmartLifecycle {
     private static final int ANNOTATION_CACHE = 4096;
 
     private final Listen listen;
-    private final int maxMessage;
     private final int receiveBuffer;
+    private final int maxMessage;
     private final BindingDirectory directory;
     private final SiderolinkNetwork network;
     private final LineWriter writer;
@@ -57,15 +57,14 @@ public final class UdpLogReceiver implements SmartLifecycle {
     private volatile int grantedReceiveBuffer;
     private volatile long lastKernelDrops;
 
-    UdpLogReceiver(Listen listen, int maxMessage, int receiveBuffer, BindingDirectory directory, SiderolinkNetwork network, LineWriter writer,
-            LogMetrics metrics) {
+    UdpLogReceiver(Listen listen, int receiveBuffer, Ingest ingest) {
         this.listen = listen;
-        this.maxMessage = maxMessage;
         this.receiveBuffer = receiveBuffer;
-        this.directory = directory;
-        this.network = network;
-        this.writer = writer;
-        this.metrics = metrics;
+        this.maxMessage = ingest.maxMessage();
+        this.directory = ingest.directory();
+        this.network = ingest.network();
+        this.writer = ingest.writer();
+        this.metrics = ingest.metrics();
     }
 
     @Override

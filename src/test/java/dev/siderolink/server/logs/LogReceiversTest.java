@@ -78,8 +78,9 @@ class LogReceiversTest {
 
     private void start(LineWriter writer, int maxMessage) {
         Listen listen = new Listen(server, 0);
-        tcp = new TcpLogReceiver(listen, maxMessage, directory, network, writer, metrics);
-        udp = new UdpLogReceiver(listen, maxMessage, 1 << 20, directory, network, writer, metrics);
+        Ingest ingest = new Ingest(maxMessage, network, directory, writer, metrics);
+        tcp = new TcpLogReceiver(listen, ingest);
+        udp = new UdpLogReceiver(listen, 1 << 20, ingest);
         tcp.start();
         udp.start();
     }
