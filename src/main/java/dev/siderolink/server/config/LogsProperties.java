@@ -28,7 +28,7 @@ public record LogsProperties(
         @DefaultValue("4001") @Min(0) @Max(65535) int port,
         @DefaultValue("stdout") @NotBlank String output,
         @DefaultValue("64KB") @NotNull DataSize maxMessageSize,
-        @DefaultValue("8MB") @NotNull DataSize udpReceiveBuffer,
+        @DefaultValue("32MB") @NotNull DataSize udpReceiveBuffer,
         @DefaultValue("16MB") @NotNull DataSize outputBuffer,
         @DefaultValue("true") boolean perServerMetrics) {
 
