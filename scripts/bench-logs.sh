@@ -33,11 +33,11 @@
 #   UDP_WARMUP_SECONDS   UDP at that rate before the window (drops counted too) (default 5)
 #   UDP_DURATION_SECONDS UDP measured window                                (default 30)
 #   UDP_RMEM_MAX         when set: net.core.rmem_max is raised to this many bytes for the run
-#                        (the server asks for 8 MiB; the kernel grants at most rmem_max) and
+#                        (the server asks for 32 MiB; the kernel grants at most rmem_max) and
 #                        restored afterwards; the output says so. Default: left alone.
 #   UDP_RECEIVE_BUFFER   when set: the UDP receive buffer (bytes) both the server
 #                        (siderolink.logs.udp-receive-buffer) and the copier ask for (default:
-#                        the server's default, 8 MiB, for both); still capped at rmem_max
+#                        the server's default, 32 MiB, for both); still capped at rmem_max
 #   TRANSPORTS           "tcp udp" (default), or one of them
 #   RAW                  1: also measure the raw-copy ceiling (default), 0: server only
 #   BUILD                auto (rebuild when sources are newer), always, never (default auto)
@@ -67,7 +67,7 @@ UDP_RATE=${UDP_RATE:-100000}
 UDP_WARMUP_SECONDS=${UDP_WARMUP_SECONDS:-5}
 UDP_DURATION_SECONDS=${UDP_DURATION_SECONDS:-30}
 UDP_RMEM_MAX=${UDP_RMEM_MAX:-}
-UDP_RECEIVE_BUFFER=${UDP_RECEIVE_BUFFER:-$(( 8 * 1024 * 1024 ))}
+UDP_RECEIVE_BUFFER=${UDP_RECEIVE_BUFFER:-$(( 32 * 1024 * 1024 ))}
 TRANSPORTS=${TRANSPORTS:-"tcp udp"}
 TCP_CLOSE=${TCP_CLOSE:-after-drain}
 SINK_MAX_BYTES_PER_S=${SINK_MAX_BYTES_PER_S:-0}
