@@ -143,9 +143,13 @@ public final class BindingDirectory implements AutoCloseable {
         return new Annotation(binding.uuid(), namespace, metalMachine, machine, binding.clusterName());
     }
 
+    /** Stops following the store; {@link #updates()} completes. Lookups keep answering from the last state. */
     @Override
     public void close() {
         subscriptions.dispose();
+        synchronized (this) { // serialized with the emissions in recompute
+            updates.tryEmitComplete();
+        }
     }
 
     /** 16 address bytes as two longs: cheap to build from a packet's source and to hash. */

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.siderolink.server.installation.InstallationIdentity;
 import dev.siderolink.server.installation.SiderolinkNetwork;
 import dev.siderolink.server.inventory.BindingDirectory;
-import dev.siderolink.server.inventory.MetalMachine;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.output.LineOutputs;
 import dev.siderolink.server.output.LineWriter;
@@ -114,7 +113,7 @@ class LogReceiversTest {
     }
 
     private void bind(String uuid, InetAddress address, String namespace, String metalMachine, String cluster) {
-        store.putBinding(new ServerBinding(uuid, new ServerBinding.Siderolink(address.getHostAddress() + "/64", "key-" + uuid),
+        store.put(new ServerBinding(uuid, new ServerBinding.Siderolink(address.getHostAddress() + "/64", "key-" + uuid),
                 metalMachine == null ? null : new ServerBinding.MetalMachineRef(namespace, metalMachine), cluster, null));
     }
 
@@ -188,7 +187,7 @@ class LogReceiversTest {
 
     private void seedBinding(InetAddress address) {
         bind(SEED_UUID, address, "default", "management-cluster-cp-vrff4", "management-cluster");
-        store.putMetalMachineForLogs(new MetalMachine("default", "management-cluster-cp-vrff4", "management-cluster-cp-ddgsw", null));
+        store.putMetalMachine("default", "management-cluster-cp-vrff4", "management-cluster-cp-ddgsw");
     }
 
     @Test
@@ -388,11 +387,11 @@ class LogReceiversTest {
         assertThat(lastIs.test("{\"cluster\":\"prod\",\"metal_machine\":\"mm-1\",\"namespace\":\"default\",\"seq\":SEQ,\"server_uuid\":\"u-1\"}"))
                 .as("cluster label added later").isTrue();
 
-        store.putMetalMachineForLogs(new MetalMachine("default", "mm-1", "machine-1", null));
+        store.putMetalMachine("default", "mm-1", "machine-1");
         assertThat(lastIs.test("{\"cluster\":\"prod\",\"machine\":\"machine-1\",\"metal_machine\":\"mm-1\",\"namespace\":\"default\",\"seq\":SEQ,\"server_uuid\":\"u-1\"}"))
                 .as("MetalMachine owner reference added later").isTrue();
 
-        store.putMetalMachineForLogs(new MetalMachine("other", "mm-2", "machine-2", null));
+        store.putMetalMachine("other", "mm-2", "machine-2");
         bind("u-1", a, "other", "mm-2", "prod");
         assertThat(lastIs.test("{\"cluster\":\"prod\",\"machine\":\"machine-2\",\"metal_machine\":\"mm-2\",\"namespace\":\"other\",\"seq\":SEQ,\"server_uuid\":\"u-1\"}"))
                 .as("re-pointed to another MetalMachine").isTrue();

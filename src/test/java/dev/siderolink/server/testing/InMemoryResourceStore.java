@@ -4,6 +4,7 @@ import dev.siderolink.server.installation.InstallationSecret;
 import dev.siderolink.server.inventory.CachedResourceStore;
 import dev.siderolink.server.inventory.BindingNotFoundException;
 import dev.siderolink.server.inventory.Condition;
+import dev.siderolink.server.inventory.MetalMachine;
 import dev.siderolink.server.inventory.ServerBinding;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,17 +23,28 @@ public class InMemoryResourceStore extends CachedResourceStore {
                 old == null ? List.of() : old.conditions()));
     }
 
-    /** Puts a binding as given (metalMachineRef, cluster label and all). */
-    public void putBinding(ServerBinding binding) {
+    public void remove(String uuid) {
+        cache.remove(uuid);
+    }
+
+    /** Stores {@code binding} as it is (metalMachineRef, clusterName and conditions included). */
+    public void put(ServerBinding binding) {
         cache.put(binding);
     }
 
-    public void putMetalMachineForLogs(dev.siderolink.server.inventory.MetalMachine metalMachine) {
-        metalMachineCache.put(metalMachine);
+    /** A binding with a tunnel address that points at a MetalMachine and carries a cluster label. */
+    public void put(String uuid, String address, String metalMachineNamespace, String metalMachineName, String clusterName) {
+        ServerBinding.MetalMachineRef ref = metalMachineName == null ? null : new ServerBinding.MetalMachineRef(metalMachineNamespace, metalMachineName);
+        cache.put(new ServerBinding(uuid, new ServerBinding.Siderolink(address, null), ref, clusterName, null));
     }
 
-    public void remove(String uuid) {
-        cache.remove(uuid);
+    /** Stores a MetalMachine owned by Machine {@code machineName} (null: no owner). */
+    public void putMetalMachine(String namespace, String name, String machineName) {
+        metalMachineCache.put(new MetalMachine(namespace, name, machineName));
+    }
+
+    public void removeMetalMachine(String namespace, String name) {
+        metalMachineCache.remove(new MetalMachine.Key(namespace, name));
     }
 
     @Override

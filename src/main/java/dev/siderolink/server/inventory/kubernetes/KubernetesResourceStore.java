@@ -4,6 +4,8 @@ import dev.siderolink.server.installation.InstallationSecret;
 import dev.siderolink.server.inventory.CachedResourceStore;
 import dev.siderolink.server.inventory.Condition;
 import dev.siderolink.server.inventory.BindingNotFoundException;
+import dev.siderolink.server.inventory.MetalMachine;
+import dev.siderolink.server.inventory.MetalMachineResources;
 import dev.siderolink.server.inventory.ResourceNames;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
@@ -37,7 +39,10 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.util.retry.Retry;
 
-/** {@link ResourceStore} on the Kubernetes API. */
+/**
+ * {@link ResourceStore} on the Kubernetes API: two informers, ServerBindings (cluster-scoped) and
+ * MetalMachines (all namespaces), fill the caches; writes go to the API.
+ */
 public class KubernetesResourceStore extends CachedResourceStore implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(KubernetesResourceStore.class);
@@ -47,6 +52,7 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
     private final KubernetesClient client;
     private final String namespace;
     private volatile SharedIndexInformer<GenericKubernetesResource> informer;
+    private volatile SharedIndexInformer<GenericKubernetesResource> metalMachineInformer;
 
     public KubernetesResourceStore(KubernetesClient client, String namespace) {
         this.client = client;
@@ -199,16 +205,21 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
         }
     }
 
+    /** True once both informers (ServerBindings and MetalMachines) have listed everything. */
     @Override
     public boolean isSynced() {
-        SharedIndexInformer<GenericKubernetesResource> current = informer;
-        return current != null && current.hasSynced();
+        return hasSynced(informer) && hasSynced(metalMachineInformer);
     }
 
-    /** Whether the informer's watch is open; its initial list (isSynced) can complete before. For tests. */
+    private static boolean hasSynced(SharedIndexInformer<?> inf) {
+        return inf != null && inf.hasSynced();
+    }
+
+    /** Whether both informers' watches are open; their initial lists (isSynced) can complete before. For tests. */
     boolean isWatching() {
-        SharedIndexInformer<GenericKubernetesResource> current = informer;
-        return current != null && current.isWatching();
+        SharedIndexInformer<GenericKubernetesResource> bindings = informer;
+        SharedIndexInformer<GenericKubernetesResource> metalMachines = metalMachineInformer;
+        return bindings != null && bindings.isWatching() && metalMachines != null && metalMachines.isWatching();
     }
 
     // ---- informer lifecycle ----
@@ -241,6 +252,41 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
                 log.info("ServerBinding watch synced: {} bindings", cache.all().size());
             }
         });
+        startMetalMachineInformer();
+    }
+
+    /**
+     * MetalMachines in every namespace, for the Machine named in their owner references. The cache
+     * compares our fields only, so status-only updates emit nothing.
+     */
+    private void startMetalMachineInformer() {
+        SharedIndexInformer<GenericKubernetesResource> inf = client.genericKubernetesResources(MetalMachineResources.CONTEXT)
+                .inAnyNamespace()
+                .runnableInformer(RESYNC.toMillis());
+        inf.addEventHandler(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(GenericKubernetesResource obj) {
+                metalMachineCache.put(MetalMachineResources.toMetalMachine(obj));
+            }
+
+            @Override
+            public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
+                metalMachineCache.put(MetalMachineResources.toMetalMachine(newObj));
+            }
+
+            @Override
+            public void onDelete(GenericKubernetesResource obj, boolean deletedFinalStateUnknown) {
+                metalMachineCache.remove(new MetalMachine.Key(obj.getMetadata().getNamespace(), obj.getMetadata().getName()));
+            }
+        });
+        metalMachineInformer = inf;
+        inf.start().whenComplete((ok, error) -> {
+            if (error != null) {
+                log.warn("MetalMachine watch failed to start: {}", error.toString());
+            } else {
+                log.info("MetalMachine watch synced: {} metal machines", metalMachineCache.all().size());
+            }
+        });
     }
 
     @Override
@@ -250,6 +296,11 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
             inf.stop();
         }
         informer = null;
+        SharedIndexInformer<GenericKubernetesResource> mmInf = metalMachineInformer;
+        if (mmInf != null) {
+            mmInf.stop();
+        }
+        metalMachineInformer = null;
     }
 
     @Override

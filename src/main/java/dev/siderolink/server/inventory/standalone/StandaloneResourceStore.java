@@ -60,12 +60,13 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private final Map<String, Loaded> loaded = new ConcurrentHashMap<>();
     private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
     private final Set<Path> reportedBad = ConcurrentHashMap.newKeySet();
+    private final MetalMachineFiles metalMachines;
     private final Scheduler rescanScheduler = Schedulers.newSingle("standalone-rescan", true);
     private volatile Disposable rescans;
     private volatile boolean synced;
 
     /** A file's identity and content as last seen. */
-    private record Stamp(Object fileKey, long size, long modifiedNanos) {
+    record Stamp(Object fileKey, long size, long modifiedNanos) {
         static Stamp of(BasicFileAttributes attrs) {
             return new Stamp(attrs.fileKey(), attrs.size(), attrs.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS));
         }
@@ -86,10 +87,11 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         for (int i = 0; i < locks.length; i++) {
             locks[i] = new ReentrantLock();
         }
+        this.metalMachines = new MetalMachineFiles(this.dir.resolve(METALMACHINES_DIR), metalMachineCache, serialization);
         prepareDirectory();
         rescan();
         synced = true;
-        log.info("standalone state in {}: {} server bindings", this.dir, cache.all().size());
+        log.info("standalone state in {}: {} server bindings, {} metal machines", this.dir, cache.all().size(), metalMachineCache.all().size());
     }
 
     private void prepareDirectory() {
@@ -135,7 +137,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
                     try {
                         rescan();
                     } catch (RuntimeException e) {
-                        log.warn("rescan of {} failed: {}", bindingsDir, e.toString());
+                        log.warn("rescan of {} failed: {}", dir, e.toString());
                     }
                 });
     }
@@ -293,8 +295,13 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         return bindingsDir.resolve(uuid + YAML);
     }
 
-    /** Reads every binding file whose stamp changed, and forgets files that are gone. */
+    /**
+     * Reads every binding and MetalMachine file whose stamp changed, and forgets files that are gone.
+     * MetalMachines first: a binding written together with its MetalMachine is then annotated
+     * complete at once, not first without its Machine.
+     */
     void rescan() {
+        metalMachines.rescan();
         Set<String> seen = new HashSet<>();
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(bindingsDir, "*" + YAML)) {
             for (Path file : stream) {
@@ -393,7 +400,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         }
     }
 
-    private static String rootMessage(Throwable e) {
+    static String rootMessage(Throwable e) {
         Throwable t = e;
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();

@@ -5,7 +5,7 @@
  * <pre>
  * &lt;dir&gt;/secret-siderolink.yaml                      Secret siderolink (mode 0600)
  * &lt;dir&gt;/serverbindings/&lt;uuid&gt;.yaml                  ServerBinding, spec + status
- * &lt;dir&gt;/metalmachines/&lt;namespace&gt;/&lt;name&gt;.yaml     MetalMachine (optional)
+ * &lt;dir&gt;/metalmachines/&lt;namespace&gt;/&lt;name&gt;.yaml     MetalMachine (optional, read only: its Machine owner)
  * </pre>
  *
  * Every write goes to a temporary file in the same directory, is flushed to disk and then

@@ -8,6 +8,9 @@ import dev.siderolink.server.installation.InstallationSecret;
 import dev.siderolink.server.inventory.BindingEvent;
 import dev.siderolink.server.inventory.Change;
 import dev.siderolink.server.inventory.BindingNotFoundException;
+import dev.siderolink.server.inventory.MetalMachine;
+import dev.siderolink.server.inventory.MetalMachineEvent;
+import dev.siderolink.server.inventory.MetalMachineResources;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
 import dev.siderolink.server.inventory.StoreUnavailableException;
@@ -15,6 +18,9 @@ import inet.ipaddr.IPAddressString;
 import inet.ipaddr.ipv6.IPv6Address;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.Config;
@@ -32,6 +38,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.net.ServerSocket;
@@ -398,6 +405,145 @@ class KubernetesResourceStoreTest {
                 .verify(Duration.ofSeconds(15));
     }
 
+    // ---- MetalMachine informer ----
+
+    @Test
+    void metalMachineWithMachineOwnerShowsUpWithMachineName() {
+        startAndAwaitWatching();
+        String namespace = newNamespace();
+        MetalMachine.Key key = new MetalMachine.Key(namespace, "worker-1");
+
+        createMetalMachine(namespace, "worker-1", machineOwner("cluster.x-k8s.io/v1beta1", "Machine", "worker-1-x7k2p"));
+
+        awaitTrue(() -> store.metalMachine(key).isPresent(), "MetalMachine cached");
+        assertThat(store.metalMachine(key)).contains(new MetalMachine(namespace, "worker-1", "worker-1-x7k2p"));
+        assertThat(store.metalMachines()).contains(new MetalMachine(namespace, "worker-1", "worker-1-x7k2p"));
+    }
+
+    @Test
+    void informerFillsCacheWithExistingMetalMachinesOfEveryNamespace() {
+        String one = newNamespace();
+        String two = newNamespace();
+        createMetalMachine(one, "worker-1", machineOwner("cluster.x-k8s.io/v1alpha3", "Machine", "machine-in-one"));
+        createMetalMachine(two, "worker-1", machineOwner("cluster.x-k8s.io/v1alpha4", "Machine", "machine-in-two"));
+
+        store.start();
+        awaitTrue(store::isSynced, "informers synced");
+
+        assertThat(store.metalMachine(new MetalMachine.Key(one, "worker-1"))).get().extracting(MetalMachine::machineName).isEqualTo("machine-in-one");
+        assertThat(store.metalMachine(new MetalMachine.Key(two, "worker-1"))).get().extracting(MetalMachine::machineName).isEqualTo("machine-in-two");
+    }
+
+    @Test
+    void machineOwnerInAnotherGroupIsIgnored() {
+        startAndAwaitWatching();
+        String namespace = newNamespace();
+        MetalMachine.Key key = new MetalMachine.Key(namespace, "worker-1");
+
+        createMetalMachine(namespace, "worker-1",
+                machineOwner("infrastructure.cluster.x-k8s.io/v1alpha3", "Machine", "wrong-group"),
+                machineOwner("example.com/v1", "Machine", "other-project"),
+                machineOwner("cluster.x-k8s.io/v1beta1", "MachineSet", "wrong-kind"));
+
+        awaitTrue(() -> store.metalMachine(key).isPresent(), "MetalMachine cached");
+        assertThat(store.metalMachine(key)).contains(new MetalMachine(namespace, "worker-1", null));
+    }
+
+    @Test
+    void machineOwnerAddedLaterIsSeen() {
+        startAndAwaitWatching();
+        String namespace = newNamespace();
+        MetalMachine.Key key = new MetalMachine.Key(namespace, "worker-1");
+
+        StepVerifier.create(store.metalMachineEvents().filter(e -> e.metalMachine().key().equals(key)))
+                .then(() -> createMetalMachine(namespace, "worker-1"))
+                .expectNext(new MetalMachineEvent(Change.ADDED, new MetalMachine(namespace, "worker-1", null)))
+                .then(() -> metalMachinesApi(namespace).withName("worker-1").edit(r -> {
+                    r.getMetadata().setOwnerReferences(List.of(machineOwner("cluster.x-k8s.io/v1beta1", "Machine", "worker-1-x7k2p")));
+                    return r;
+                }))
+                .assertNext(e -> {
+                    assertThat(e).isEqualTo(new MetalMachineEvent(Change.MODIFIED, new MetalMachine(namespace, "worker-1", "worker-1-x7k2p")));
+                    assertThat(store.metalMachine(key)).contains(e.metalMachine());
+                })
+                .thenCancel()
+                .verify(Duration.ofSeconds(15));
+    }
+
+    @Test
+    void metalMachineUpdateThatKeepsOurFieldsEmitsNoEvent() {
+        startAndAwaitWatching();
+        String namespace = newNamespace();
+        MetalMachine.Key key = new MetalMachine.Key(namespace, "worker-1");
+
+        StepVerifier.create(store.metalMachineEvents().filter(e -> e.metalMachine().key().equals(key)))
+                .then(() -> createMetalMachine(namespace, "worker-1", machineOwner("cluster.x-k8s.io/v1beta1", "Machine", "first")))
+                .assertNext(e -> assertThat(e.type()).isEqualTo(Change.ADDED))
+                .then(() -> {
+                    // What Sidero's controller does all the time: status and labels, same owner.
+                    metalMachinesApi(namespace).withName("worker-1").editStatus(r -> {
+                        r.setAdditionalProperty("status", Map.of("ready", true, "addresses", List.of(Map.of("type", "InternalIP", "address", "10.5.0.3"))));
+                        return r;
+                    });
+                    metalMachinesApi(namespace).withName("worker-1").edit(r -> withLabel(r, "touched", "yes"));
+                    // The one change that matters; its event must be the next one.
+                    metalMachinesApi(namespace).withName("worker-1").edit(r -> {
+                        r.getMetadata().setOwnerReferences(List.of(machineOwner("cluster.x-k8s.io/v1beta1", "Machine", "second")));
+                        return r;
+                    });
+                })
+                .assertNext(e -> assertThat(e).isEqualTo(new MetalMachineEvent(Change.MODIFIED, new MetalMachine(namespace, "worker-1", "second"))))
+                .thenCancel()
+                .verify(Duration.ofSeconds(15));
+    }
+
+    @Test
+    void deletedMetalMachineIsRemovedWithDeletedEvent() {
+        startAndAwaitWatching();
+        String namespace = newNamespace();
+        MetalMachine.Key key = new MetalMachine.Key(namespace, "worker-1");
+        MetalMachine expected = new MetalMachine(namespace, "worker-1", "worker-1-x7k2p");
+
+        StepVerifier.create(store.metalMachineEvents().filter(e -> e.metalMachine().key().equals(key)))
+                .then(() -> createMetalMachine(namespace, "worker-1", machineOwner("cluster.x-k8s.io/v1beta1", "Machine", "worker-1-x7k2p")))
+                .expectNext(new MetalMachineEvent(Change.ADDED, expected))
+                .then(() -> metalMachinesApi(namespace).withName("worker-1").delete())
+                .assertNext(e -> {
+                    assertThat(e).isEqualTo(new MetalMachineEvent(Change.DELETED, expected));
+                    assertThat(store.metalMachine(key)).isEmpty();
+                    assertThat(store.metalMachines()).doesNotContain(expected);
+                })
+                .thenCancel()
+                .verify(Duration.ofSeconds(15));
+    }
+
+    @Test
+    void isSyncedWaitsForBothInformers() {
+        // A second mock whose MetalMachine list answers late: the ServerBinding informer syncs first.
+        KubernetesMockServer slow = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher() {
+            @Override
+            public MockResponse handleGet(String path) {
+                MockResponse response = super.handleGet(path);
+                return path.startsWith("/apis/" + MetalMachineResources.API_VERSION + "/metalmachines") ? response.setBodyDelay(Duration.ofSeconds(3)) : response;
+            }
+        }, false);
+        slow.init();
+        closeables.add(slow::destroy);
+        KubernetesClient slowClient = slow.createClient();
+        closeables.add(slowClient);
+        Crds.load(slowClient);
+        String uuid = newUuid();
+        slowClient.genericKubernetesResources(ServerBindingResources.CONTEXT).resource(ServerBindingResources.newBinding(uuid)).create();
+        KubernetesResourceStore slowStore = new KubernetesResourceStore(slowClient, NAMESPACE);
+        closeables.add(slowStore::stop);
+
+        slowStore.start();
+
+        awaitTrue(() -> slowStore.binding(uuid).isPresent(), "ServerBinding list processed");
+        assertThat(slowStore.isSynced()).as("synced while the MetalMachine list is still under way").isFalse();
+        awaitTrue(slowStore::isSynced, "both informers synced");
+    }
+
     // ---- API errors ----
 
     @Test
@@ -437,6 +583,34 @@ class KubernetesResourceStoreTest {
     }
 
     // ---- helpers ----
+
+    private void startAndAwaitWatching() {
+        store.start();
+        awaitTrue(store::isSynced, "informers synced");
+        awaitTrue(store::isWatching, "informers watching"); // changes made before the watch opens may be missed by the mock
+    }
+
+    private NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList, Resource<GenericKubernetesResource>> metalMachinesApi(String namespace) {
+        return client.genericKubernetesResources(MetalMachineResources.CONTEXT).inNamespace(namespace);
+    }
+
+    private GenericKubernetesResource createMetalMachine(String namespace, String name, OwnerReference... owners) {
+        GenericKubernetesResource resource = new GenericKubernetesResource();
+        resource.setApiVersion(MetalMachineResources.API_VERSION);
+        resource.setKind(MetalMachineResources.KIND);
+        resource.setMetadata(new ObjectMetaBuilder().withNamespace(namespace).withName(name).withOwnerReferences(owners).build());
+        resource.setAdditionalProperty("spec", Map.of("serverClassRef", Map.of("name", "any")));
+        return metalMachinesApi(namespace).resource(resource).create();
+    }
+
+    private static OwnerReference machineOwner(String apiVersion, String kind, String name) {
+        return new OwnerReferenceBuilder().withApiVersion(apiVersion).withKind(kind).withName(name).withUid(UUID.randomUUID().toString())
+                .withController(true).withBlockOwnerDeletion(true).build();
+    }
+
+    private static String newNamespace() {
+        return "mm-" + Long.toHexString(RANDOM.nextLong() & Long.MAX_VALUE);
+    }
 
     private static KubernetesClient quickClient(String url) {
         Config config = new ConfigBuilder(Config.empty())

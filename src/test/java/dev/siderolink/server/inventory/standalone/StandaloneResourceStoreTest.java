@@ -8,6 +8,8 @@ import dev.siderolink.server.installation.InstallationSecret;
 import dev.siderolink.server.inventory.BindingEvent;
 import dev.siderolink.server.inventory.Change;
 import dev.siderolink.server.inventory.BindingNotFoundException;
+import dev.siderolink.server.inventory.MetalMachine;
+import dev.siderolink.server.inventory.MetalMachineEvent;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.StoreUnavailableException;
 import inet.ipaddr.IPAddressString;
@@ -553,6 +555,139 @@ class StandaloneResourceStoreTest {
         assertThat(reopened.bindings()).extracting(b -> b.siderolink().publicKey()).containsExactlyInAnyOrderElementsOf(keyByUuid.values());
     }
 
+    // ---- MetalMachine files ----
+
+    @Test
+    void loadsMetalMachineFilesPresentAtStart() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "worker-1-x7k2p"));
+        writeMetalMachine("edge", "worker-1", metalMachineYaml("edge", "worker-1", null));
+
+        StandaloneResourceStore store = open(false);
+
+        assertThat(store.metalMachine(new MetalMachine.Key("default", "worker-1"))).contains(new MetalMachine("default", "worker-1", "worker-1-x7k2p"));
+        assertThat(store.metalMachine(new MetalMachine.Key("edge", "worker-1"))).contains(new MetalMachine("edge", "worker-1", null));
+        assertThat(store.metalMachines()).hasSize(2);
+    }
+
+    @Test
+    void metalMachineFileCreatedEditedAndDeletedByHandIsFollowed() throws IOException {
+        StandaloneResourceStore store = open(false);
+        List<MetalMachineEvent> metalMachineEvents = recordMetalMachineEvents(store);
+        MetalMachine.Key key = new MetalMachine.Key("default", "worker-1");
+
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", null));
+        store.rescan();
+        assertThat(store.metalMachine(key)).contains(new MetalMachine("default", "worker-1", null));
+
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "worker-1-x7k2p"));
+        store.rescan();
+        store.rescan();
+        assertThat(store.metalMachine(key)).contains(new MetalMachine("default", "worker-1", "worker-1-x7k2p"));
+
+        Files.delete(metalMachineFile("default", "worker-1"));
+        store.rescan();
+        assertThat(store.metalMachine(key)).isEmpty();
+        assertThat(store.metalMachines()).isEmpty();
+
+        assertThat(metalMachineEvents).containsExactly(
+                new MetalMachineEvent(Change.ADDED, new MetalMachine("default", "worker-1", null)),
+                new MetalMachineEvent(Change.MODIFIED, new MetalMachine("default", "worker-1", "worker-1-x7k2p")),
+                new MetalMachineEvent(Change.DELETED, new MetalMachine("default", "worker-1", "worker-1-x7k2p")));
+    }
+
+    @Test
+    void metalMachineEditThatKeepsOurFieldsEmitsNoEvent() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "worker-1-x7k2p"));
+        StandaloneResourceStore store = open(false);
+        List<MetalMachineEvent> metalMachineEvents = recordMetalMachineEvents(store);
+
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "worker-1-x7k2p")
+                + "status:\n  ready: true\n  addresses: [{type: InternalIP, address: 10.5.0.3}]\n");
+        store.rescan();
+
+        assertThat(metalMachineEvents).isEmpty();
+    }
+
+    @Test
+    void brokenMetalMachineEditKeepsLastGoodVersionUntilFixed() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "worker-1-x7k2p"));
+        StandaloneResourceStore store = open(false);
+        MetalMachine good = new MetalMachine("default", "worker-1", "worker-1-x7k2p");
+
+        for (String broken : List.of(
+                "apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3\nkind: MetalMachine\nmetadata: {name: worker-1\n",
+                metalMachineYaml("default", "worker-1", "other").replace("kind: MetalMachine", "kind: ServerBinding"),
+                metalMachineYaml("default", "worker-2", "other"),
+                metalMachineYaml("elsewhere", "worker-1", "other"),
+                metalMachineYaml("default", "worker-1", "other").replace("ownerReferences:", "ownerReferences: 7\n  ignored:"),
+                "")) {
+            writeMetalMachine("default", "worker-1", broken);
+            store.rescan();
+            store.rescan();
+            assertThat(store.metalMachine(good.key())).as("after writing:%n%s", broken).contains(good);
+        }
+
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "fixed"));
+        store.rescan();
+
+        assertThat(store.metalMachine(good.key())).contains(new MetalMachine("default", "worker-1", "fixed"));
+    }
+
+    @Test
+    void metalMachineFileWhoseContentDisagreesWithItsPathIsIgnored() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-9", "m"));
+        writeMetalMachine("default", "worker-2", metalMachineYaml("other", "worker-2", "m"));
+        writeMetalMachine("default", "worker-3", metalMachineYaml(null, "worker-3", "m"));
+        writeMetalMachine("default", "worker-4", bindingYaml("worker-4", null, null, ""));
+
+        StandaloneResourceStore store = open(false);
+
+        assertThat(store.metalMachines()).isEmpty();
+    }
+
+    @Test
+    void tempDotAndInvalidlyNamedMetalMachineFilesAreIgnored() throws IOException {
+        Path root = stateDir().resolve("metalmachines");
+        Files.createDirectories(root.resolve("default"));
+        Files.writeString(root.resolve("default").resolve(".worker-1.yaml.3fa2b19c0d7e4a15.tmp"), metalMachineYaml("default", "worker-1", "m"));
+        Files.writeString(root.resolve("default").resolve(".worker-1.yaml"), metalMachineYaml("default", "worker-1", "m"));
+        Files.writeString(root.resolve("default").resolve("Worker_1.yaml"), metalMachineYaml("default", "Worker_1", "m"));
+        Files.writeString(root.resolve("default").resolve("worker-1.yml.bak"), metalMachineYaml("default", "worker-1", "m"));
+        Files.createDirectories(root.resolve("Bad_Namespace"));
+        Files.writeString(root.resolve("Bad_Namespace").resolve("worker-1.yaml"), metalMachineYaml("Bad_Namespace", "worker-1", "m"));
+        Files.createDirectories(root.resolve(".git"));
+        Files.writeString(root.resolve(".git").resolve("worker-1.yaml"), metalMachineYaml(".git", "worker-1", "m"));
+        Files.writeString(root.resolve("worker-1.yaml"), metalMachineYaml("default", "worker-1", "m")); // no namespace directory
+
+        StandaloneResourceStore store = open(false);
+        store.rescan();
+
+        assertThat(store.metalMachines()).isEmpty();
+    }
+
+    @Test
+    void removedNamespaceDirectoryForgetsItsMetalMachines() throws IOException {
+        writeMetalMachine("edge", "worker-1", metalMachineYaml("edge", "worker-1", "m"));
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "m"));
+        StandaloneResourceStore store = open(false);
+
+        Files.delete(metalMachineFile("edge", "worker-1"));
+        Files.delete(metalMachineFile("edge", "worker-1").getParent());
+        store.rescan();
+
+        assertThat(store.metalMachines()).containsExactly(new MetalMachine("default", "worker-1", "m"));
+    }
+
+    @Test
+    void periodicRescanPicksUpMetalMachineFiles() throws IOException {
+        StandaloneResourceStore store = open(false);
+        store.startRescans(Duration.ofMillis(100));
+
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "worker-1-x7k2p"));
+
+        awaitTrue(() -> store.metalMachine(new MetalMachine.Key("default", "worker-1")).isPresent(), "rescan picks up the new file");
+    }
+
     // ---- unusable directory ----
 
     @Test
@@ -583,6 +718,48 @@ class StandaloneResourceStoreTest {
     }
 
     // ---- helpers ----
+
+    private List<MetalMachineEvent> recordMetalMachineEvents(StandaloneResourceStore store) {
+        List<MetalMachineEvent> recorded = new CopyOnWriteArrayList<>();
+        Disposable subscription = store.metalMachineEvents().subscribe(recorded::add);
+        closeables.add(subscription::dispose);
+        return recorded;
+    }
+
+    private Path metalMachineFile(String namespace, String name) {
+        return stateDir().resolve("metalmachines").resolve(namespace).resolve(name + ".yaml");
+    }
+
+    /** Writes elsewhere and renames into place (creating the namespace directory), as editors do. */
+    private void writeMetalMachine(String namespace, String name, String yaml) throws IOException {
+        Path file = metalMachineFile(namespace, name);
+        Files.createDirectories(file.getParent());
+        Path scratch = Files.createTempFile(tmp, "edit", ".part");
+        Files.writeString(scratch, yaml);
+        Files.move(scratch, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** A MetalMachine as Cluster API leaves it: owned by its Machine (none when {@code machine} is null). */
+    static String metalMachineYaml(String namespace, String name, String machine) {
+        StringBuilder yaml = new StringBuilder()
+                .append("apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3\n")
+                .append("kind: MetalMachine\n")
+                .append("metadata:\n")
+                .append("  name: ").append(name).append('\n');
+        if (namespace != null) {
+            yaml.append("  namespace: ").append(namespace).append('\n');
+        }
+        if (machine != null) {
+            yaml.append("  ownerReferences:\n")
+                    .append("    - apiVersion: cluster.x-k8s.io/v1beta1\n")
+                    .append("      kind: Machine\n")
+                    .append("      name: ").append(machine).append('\n')
+                    .append("      uid: 5a3f2e0c-8d4b-4c7a-9e61-2b7d0f9c1a34\n")
+                    .append("      controller: true\n");
+        }
+        yaml.append("spec:\n  serverClassRef: {name: any}\n");
+        return yaml.toString();
+    }
 
     private <T> List<T> runInParallel(List<Callable<T>> tasks) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(tasks.size(), 20));

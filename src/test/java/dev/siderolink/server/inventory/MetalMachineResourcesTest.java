@@ -1,0 +1,91 @@
+package dev.siderolink.server.inventory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+/** {@link MetalMachineResources#toMetalMachine}: which owner reference names the Machine. */
+class MetalMachineResourcesTest {
+
+    private final KubernetesSerialization serialization = new KubernetesSerialization();
+
+    @ParameterizedTest(name = "{0} {1} -> {2}")
+    @CsvSource(nullValues = "null", value = {
+            "cluster.x-k8s.io/v1alpha3,               Machine,    m-1",
+            "cluster.x-k8s.io/v1alpha4,               Machine,    m-1",
+            "cluster.x-k8s.io/v1beta1,                Machine,    m-1",
+            "cluster.x-k8s.io/v1beta2,                Machine,    m-1",
+            "infrastructure.cluster.x-k8s.io/v1alpha3, Machine,   null",
+            "x-cluster.x-k8s.io/v1beta1,              Machine,    null",
+            "cluster.x-k8s.io.example.com/v1,         Machine,    null",
+            "v1,                                      Machine,    null",
+            "cluster.x-k8s.io/v1beta1,                MachineSet, null",
+            "cluster.x-k8s.io/v1beta1,                machine,    null",
+    })
+    void machineIsTheOwnerOfKindMachineInGroupClusterXK8sIo(String apiVersion, String kind, String expected) {
+        MetalMachine metalMachine = parse("""
+                apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3
+                kind: MetalMachine
+                metadata:
+                  namespace: default
+                  name: worker-1
+                  ownerReferences:
+                    - apiVersion: %s
+                      kind: %s
+                      name: m-1
+                      uid: 0b0d1a6c-5b7e-4c1e-9a43-1f0e3c5d2b11
+                """.formatted(apiVersion, kind));
+
+        assertThat(metalMachine).isEqualTo(new MetalMachine("default", "worker-1", expected));
+    }
+
+    @Test
+    void firstMatchingOwnerWinsAndOthersAreSkipped() {
+        MetalMachine metalMachine = parse("""
+                apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3
+                kind: MetalMachine
+                metadata:
+                  namespace: default
+                  name: worker-1
+                  ownerReferences:
+                    - {apiVersion: cluster.x-k8s.io/v1beta1, kind: MachineSet, name: set-1}
+                    - {kind: Machine, name: no-api-version}
+                    - {apiVersion: cluster.x-k8s.io/v1beta1, kind: Machine}
+                    - {apiVersion: cluster.x-k8s.io/v1beta1, kind: Machine, name: the-machine}
+                    - {apiVersion: cluster.x-k8s.io/v1beta1, kind: Machine, name: a-second-one}
+                """);
+
+        assertThat(metalMachine.machineName()).isEqualTo("the-machine");
+    }
+
+    @Test
+    void noOwnerReferencesGiveNoMachine() {
+        MetalMachine metalMachine = parse("""
+                apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3
+                kind: MetalMachine
+                metadata: {namespace: default, name: worker-1}
+                """);
+
+        assertThat(metalMachine).isEqualTo(new MetalMachine("default", "worker-1", null));
+    }
+
+    @Test
+    void nullOwnerReferencesGiveNoMachine() {
+        GenericKubernetesResource resource = serialization.unmarshal("""
+                apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3
+                kind: MetalMachine
+                metadata: {namespace: default, name: worker-1}
+                """, GenericKubernetesResource.class);
+        resource.getMetadata().setOwnerReferences(null);
+
+        assertThat(MetalMachineResources.toMetalMachine(resource).machineName()).isNull();
+    }
+
+    private MetalMachine parse(String yaml) {
+        return MetalMachineResources.toMetalMachine(serialization.unmarshal(yaml, GenericKubernetesResource.class));
+    }
+}
