@@ -30,7 +30,7 @@ public record EventsProperties(
         @DefaultValue("stdout") @NotBlank String output,
         @DefaultValue({}) @NotNull List<String> negativeAddressFilter,
         @DefaultValue("16MB") @NotNull DataSize outputBuffer,
-        @DefaultValue("2048") @Min(16) @Max(1_000_000) int replayMemory) {
+        @DefaultValue("256") @Min(16) @Max(1_000_000) int replayMemory) {
 
     public EventsProperties {
         for (String cidr : negativeAddressFilter == null ? List.<String>of() : negativeAddressFilter) {
