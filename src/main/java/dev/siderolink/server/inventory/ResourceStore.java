@@ -49,7 +49,8 @@ public interface ResourceStore {
 
     /**
      * Atomically replaces the mirrored part of a MetalMachine's status. Emits false, writing
-     * nothing, when the MetalMachine does not exist (it is Sidero's to create).
+     * nothing, when the MetalMachine does not exist (it is Sidero's to create), which includes a key
+     * that is not a valid namespace/name. Same concurrency and no-op rules as {@link #updateSiderolink}.
      */
     Mono<Boolean> updateMetalMachineStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update);
 
