@@ -10,19 +10,20 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import dev.siderolink.server.inventory.kubernetes.MergePatchCrudDispatcher;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Queue;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -43,9 +44,22 @@ import dev.siderolink.server.inventory.ResourceStore;
 })
 class KubernetesEventSinkTest extends EventSinkContract {
 
-    static final Map<ServerRequest, Queue<ServerResponse>> EXPECTATIONS = new HashMap<>();
-    static final KubernetesMockServer API = new KubernetesMockServer(new Context(), new MockWebServer(), EXPECTATIONS,
-            new KubernetesMixedDispatcher(EXPECTATIONS), false);
+    /** Merge patches applied as an API server does, and GETs of chosen bindings answered 503 while they are "down". */
+    static final class Dispatcher extends MergePatchCrudDispatcher {
+        final Set<String> down = ConcurrentHashMap.newKeySet();
+
+        @Override
+        public MockResponse dispatch(RecordedRequest request) {
+            String path = request.getPath();
+            if ("GET".equals(request.getMethod()) && down.stream().anyMatch(uuid -> path.endsWith("/serverbindings/" + uuid))) {
+                return new MockResponse().setResponseCode(503).setBody("{\"kind\":\"Status\",\"code\":503,\"message\":\"etcd unavailable\"}");
+            }
+            return super.dispatch(request);
+        }
+    }
+
+    static final Dispatcher DISPATCHER = new Dispatcher();
+    static final KubernetesMockServer API = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), DISPATCHER, false);
     static final KubernetesClient CLIENT;
     static final Path OUTPUT = dev.siderolink.server.provision.StandaloneTestDirs.create("k8s-events").resolve("serverevents.jsonl");
 
@@ -97,8 +111,10 @@ class KubernetesEventSinkTest extends EventSinkContract {
                         .withUid("00000000-0000-4000-8000-000000000000").build())
                 .build());
         mm.setAdditionalProperty("spec", Map.of("serverRef", Map.of("name", "x")));
-        mm.setAdditionalProperty("status", Map.of("conditions", java.util.List.of(Map.of("type", "Ready", "status", "True"))));
-        CLIENT.genericKubernetesResources(MetalMachineResources.CONTEXT).inNamespace("default").resource(mm).create();
+        GenericKubernetesResource created = CLIENT.genericKubernetesResources(MetalMachineResources.CONTEXT).inNamespace("default").resource(mm).create();
+        // status is a subresource: Sidero sets its own condition through it
+        created.setAdditionalProperty("status", Map.of("conditions", java.util.List.of(Map.of("type", "Ready", "status", "True"))));
+        CLIENT.genericKubernetesResources(MetalMachineResources.CONTEXT).inNamespace("default").resource(created).updateStatus();
     }
 
     @Override
@@ -122,12 +138,12 @@ class KubernetesEventSinkTest extends EventSinkContract {
 
     @Override
     void breakStore(String uuid) {
-        API.expect().get().withPath("/apis/infrastructure.cluster.x-k8s.io/v1alpha3/serverbindings/" + uuid).andReturn(503, "{}").once();
+        DISPATCHER.down.add(uuid);
     }
 
     @Override
     void healStore(String uuid) {
-        // the expectation answered once; the next GET goes to the CRUD store again
+        DISPATCHER.down.remove(uuid);
     }
 
     @Override
