@@ -9,7 +9,9 @@ import dev.talos.api.machine.ConfigValidationErrorEvent;
 import dev.talos.api.machine.PhaseEvent;
 import dev.talos.api.machine.SequenceEvent;
 import inet.ipaddr.IPAddress;
+import inet.ipaddr.AddressStringParameters;
 import inet.ipaddr.IPAddressString;
+import inet.ipaddr.IPAddressStringParameters;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -31,6 +33,12 @@ public final class StatusRules {
 
     static final String SEVERITY_ERROR = "Error";
     static final String SEVERITY_INFO = "Info";
+
+    /** Plain addresses only: no empty (loopback), prefix, mask, wildcard, range or inet_aton shorthand. */
+    private static final IPAddressStringParameters PLAIN_IP = new IPAddressStringParameters.Builder()
+            .allowEmpty(false).allowSingleSegment(false).allowPrefix(false).allowMask(false).allowPrefixOnly(false).allowAll(false)
+            .allowWildcardedSeparator(false).setRangeOptions(AddressStringParameters.RangeParameters.NO_RANGE).allow_inet_aton(false)
+            .toParams();
 
     private final List<IPAddress> negativeFilter;
 
@@ -97,9 +105,9 @@ public final class StatusRules {
     List<String> filter(List<String> reported, IPAddress tunnelAddress) {
         Set<String> kept = new LinkedHashSet<>();
         for (String text : reported) {
-            IPAddress address = new IPAddressString(text.trim()).getAddress();
-            if (address == null || address.isPrefixed()) {
-                continue; // not a plain IP (as Go's net.ParseIP sees it)
+            IPAddress address = new IPAddressString(text.trim(), PLAIN_IP).getAddress();
+            if (address == null) {
+                continue; // not a plain IP as Go's net.ParseIP sees it (empty, CIDR, 10.1, wildcards...)
             }
             IPAddress bare = address;
             if (tunnelAddress != null && bare.equals(tunnelAddress.withoutPrefixLength())) {
