@@ -4,11 +4,16 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The MetalMachine resource shape, shared by both stores: which API it lives in and how our fields
- * ({@link MetalMachine}) are read out of a {@link GenericKubernetesResource}.
+ * The MetalMachine resource shape, shared by both stores: which API it lives in, how our fields
+ * ({@link MetalMachine}) and the mirrored status ({@link MetalMachineStatus}) are read out of a
+ * {@link GenericKubernetesResource}, and how that status is written back. Sidero owns the
+ * MetalMachine: writes touch {@code status.conditions} and {@code status.addresses} only.
  */
 public final class MetalMachineResources {
 
@@ -43,6 +48,46 @@ public final class MetalMachineResources {
             throw new IllegalArgumentException("MetalMachine without metadata");
         }
         return new MetalMachine(meta.getNamespace(), meta.getName(), machineName(meta.getOwnerReferences()));
+    }
+
+    /**
+     * The mirrored part of the status: {@code status.conditions} (entries without a type skipped)
+     * and {@code status.addresses} (entries without a string type and address skipped).
+     */
+    public static MetalMachineStatus toStatus(GenericKubernetesResource resource) {
+        List<MetalMachineStatus.Address> addresses = new ArrayList<>();
+        for (Map<?, ?> map : ResourceFields.mapsAt(resource, "status", "addresses")) {
+            if (map.get("type") instanceof String type && map.get("address") instanceof String address) {
+                addresses.add(new MetalMachineStatus.Address(type, address));
+            }
+        }
+        return new MetalMachineStatus(ResourceFields.conditionsAt(resource, "status", "conditions"), addresses);
+    }
+
+    /** Sets {@code status.conditions} and {@code status.addresses} on {@code resource} in place; the rest stays. */
+    public static void setStatus(GenericKubernetesResource resource, MetalMachineStatus status) {
+        Map<String, Object> section = ResourceFields.section(resource, "status");
+        section.put("conditions", ResourceFields.toMaps(status.conditions()));
+        section.put("addresses", addressMaps(status.addresses()));
+    }
+
+    /**
+     * The JSON merge patch body for the status subresource that replaces {@code status.conditions}
+     * and {@code status.addresses}, guarded by {@code resourceVersion}.
+     */
+    public static Map<String, Object> statusPatch(MetalMachineStatus status, String resourceVersion) {
+        Map<String, Object> fields = ResourceFields.fields("conditions", ResourceFields.toMaps(status.conditions()));
+        fields.put("addresses", addressMaps(status.addresses()));
+        return ResourceFields.guardedPatch(resourceVersion, "status", fields);
+    }
+
+    private static List<Map<String, Object>> addressMaps(List<MetalMachineStatus.Address> addresses) {
+        return addresses.stream().map(a -> {
+            Map<String, Object> map = new LinkedHashMap<>();
+            map.put("type", a.type());
+            map.put("address", a.address());
+            return map;
+        }).toList();
     }
 
     /** The name of the first owner of kind Machine in group {@code cluster.x-k8s.io}, or null. */

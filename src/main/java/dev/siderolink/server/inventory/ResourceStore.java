@@ -40,6 +40,20 @@ public interface ResourceStore {
      */
     Mono<ServerBinding> updateConditions(String uuid, UnaryOperator<List<Condition>> update);
 
+    /**
+     * Atomically replaces what events decide on binding {@code uuid}: {@code status.conditions},
+     * {@code spec.addresses} and {@code spec.hostname}. Same concurrency and no-op rules as
+     * {@link #updateSiderolink}; never creates a binding.
+     */
+    Mono<ServerBinding> updateReport(String uuid, UnaryOperator<NodeReport> update);
+
+    /**
+     * Atomically replaces the mirrored part of a MetalMachine's status. Emits false, writing
+     * nothing, when the MetalMachine does not exist (it is Sidero's to create), which includes a key
+     * that is not a valid namespace/name. Same concurrency and no-op rules as {@link #updateSiderolink}.
+     */
+    Mono<Boolean> updateMetalMachineStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update);
+
     /** The cached binding, if known. */
     Optional<ServerBinding> binding(String uuid);
 

@@ -1,17 +1,27 @@
 package dev.siderolink.server.inventory;
 
+import static dev.siderolink.server.inventory.ResourceFields.child;
+import static dev.siderolink.server.inventory.ResourceFields.conditionsAt;
+import static dev.siderolink.server.inventory.ResourceFields.fields;
+import static dev.siderolink.server.inventory.ResourceFields.guardedPatch;
+import static dev.siderolink.server.inventory.ResourceFields.putOrRemove;
+import static dev.siderolink.server.inventory.ResourceFields.section;
+import static dev.siderolink.server.inventory.ResourceFields.stringAt;
+import static dev.siderolink.server.inventory.ResourceFields.stringsAt;
+import static dev.siderolink.server.inventory.ResourceFields.toMaps;
+
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The ServerBinding resource shape, shared by both stores: reading our fields out of a
- * {@link GenericKubernetesResource} and writing {@code spec.siderolink} into one, leaving every
- * other field (Sidero's own spec, status, annotations) as it was.
+ * {@link GenericKubernetesResource} and writing ours ({@code spec.siderolink}, {@code spec.addresses},
+ * {@code spec.hostname}, {@code status.conditions}) into one, leaving every other field (Sidero's own
+ * spec, the rest of the status, annotations) as it was.
  */
 public final class ServerBindingResources {
 
@@ -31,6 +41,11 @@ public final class ServerBindingResources {
 
     private ServerBindingResources() {}
 
+    /**
+     * Our fields of {@code resource}. Tolerates hand-written shapes: a scalar where a map belongs
+     * reads as absent; {@code spec.addresses} that is not a list reads as null, and its non-string
+     * items are skipped.
+     */
     public static ServerBinding toBinding(GenericKubernetesResource resource) {
         var meta = resource.getMetadata();
         String address = stringAt(resource, "spec", "siderolink", "address");
@@ -40,39 +55,43 @@ public final class ServerBindingResources {
         ServerBinding.MetalMachineRef ref = mmName == null ? null : new ServerBinding.MetalMachineRef(mmNamespace, mmName);
         String cluster = meta.getLabels() == null ? null : meta.getLabels().get(CLUSTER_NAME_LABEL);
         return new ServerBinding(meta.getName(), new ServerBinding.Siderolink(address, publicKey), ref, cluster, meta.getResourceVersion(),
-                conditions(resource));
-    }
-
-    private static List<Condition> conditions(GenericKubernetesResource resource) {
-        Object value;
-        try {
-            value = resource.get("status", "conditions");
-        } catch (ClassCastException | IllegalArgumentException e) {
-            return List.of();
-        }
-        if (!(value instanceof List<?> list)) {
-            return List.of();
-        }
-        List<Condition> result = new ArrayList<>();
-        for (Object item : list) {
-            if (item instanceof Map<?, ?> map && map.get("type") != null) {
-                result.add(Condition.fromMap(map));
-            }
-        }
-        return result;
+                conditionsAt(resource, "status", "conditions"), stringsAt(resource, "spec", "addresses"), stringAt(resource, "spec", "hostname"));
     }
 
     /** Sets {@code status.conditions} on {@code resource} in place, keeping the rest of the status. */
-    @SuppressWarnings("unchecked")
     public static void setConditions(GenericKubernetesResource resource, List<Condition> conditions) {
-        Map<String, Object> status = (Map<String, Object>) resource.getAdditionalProperties()
-                .computeIfAbsent("status", k -> new LinkedHashMap<String, Object>());
-        status.put("conditions", conditions.stream().map(Condition::toMap).toList());
+        section(resource, "status").put("conditions", toMaps(conditions));
     }
 
     /** The JSON merge patch body that replaces {@code status.conditions}, guarded by {@code resourceVersion}. */
     public static Map<String, Object> conditionsPatch(List<Condition> conditions, String resourceVersion) {
-        return guardedPatch(resourceVersion, "status", "conditions", conditions.stream().map(Condition::toMap).toList());
+        return guardedPatch(resourceVersion, "status", fields("conditions", toMaps(conditions)));
+    }
+
+    /**
+     * Sets {@code report} on {@code resource} in place: {@code status.conditions}, {@code spec.addresses}
+     * and {@code spec.hostname} (a null one removes its key); the rest of spec and status stays.
+     */
+    public static void setReport(GenericKubernetesResource resource, NodeReport report) {
+        Map<String, Object> spec = section(resource, "spec");
+        putOrRemove(spec, "addresses", report.addresses());
+        putOrRemove(spec, "hostname", report.hostname());
+        setConditions(resource, report.conditions());
+    }
+
+    /**
+     * The JSON merge patch body that sets the spec part of {@code report} ({@code spec.addresses},
+     * {@code spec.hostname}; null removes), guarded by {@code resourceVersion}.
+     */
+    public static Map<String, Object> reportSpecPatch(NodeReport report, String resourceVersion) {
+        Map<String, Object> spec = fields("addresses", report.addresses());
+        spec.put("hostname", report.hostname());
+        return guardedPatch(resourceVersion, "spec", spec);
+    }
+
+    /** The JSON merge patch body for the status subresource with the status part of {@code report}, guarded by {@code resourceVersion}. */
+    public static Map<String, Object> reportStatusPatch(NodeReport report, String resourceVersion) {
+        return conditionsPatch(report.conditions(), resourceVersion);
     }
 
     /** A new, empty binding as auto-accept creates it. */
@@ -86,11 +105,8 @@ public final class ServerBindingResources {
     }
 
     /** Sets {@code spec.siderolink} on {@code resource} in place, keeping other siderolink keys. */
-    @SuppressWarnings("unchecked")
     public static void setSiderolink(GenericKubernetesResource resource, ServerBinding.Siderolink siderolink) {
-        Map<String, Object> spec = (Map<String, Object>) resource.getAdditionalProperties()
-                .computeIfAbsent("spec", k -> new LinkedHashMap<String, Object>());
-        Map<String, Object> link = (Map<String, Object>) spec.computeIfAbsent("siderolink", k -> new LinkedHashMap<String, Object>());
+        Map<String, Object> link = child(section(resource, "spec"), "siderolink");
         putOrRemove(link, "address", siderolink.address());
         putOrRemove(link, "publicKey", siderolink.publicKey());
     }
@@ -100,37 +116,6 @@ public final class ServerBindingResources {
         Map<String, Object> link = new LinkedHashMap<>();
         link.put("address", siderolink.address());
         link.put("publicKey", siderolink.publicKey());
-        return guardedPatch(resourceVersion, "spec", "siderolink", link);
-    }
-
-    /**
-     * {@code {metadata: {resourceVersion}, <section>: {<field>: value}}}: the API server refuses it
-     * with 409 when the object changed since {@code resourceVersion} was read.
-     */
-    private static Map<String, Object> guardedPatch(String resourceVersion, String section, String field, Object value) {
-        Map<String, Object> patch = new LinkedHashMap<>();
-        if (resourceVersion != null) {
-            patch.put("metadata", Map.of("resourceVersion", resourceVersion));
-        }
-        patch.put(section, Map.of(field, value));
-        return patch;
-    }
-
-    private static void putOrRemove(Map<String, Object> map, String key, Object value) {
-        if (value == null) {
-            map.remove(key);
-        } else {
-            map.put(key, value);
-        }
-    }
-
-    private static String stringAt(GenericKubernetesResource resource, Object... path) {
-        Object value;
-        try {
-            value = resource.get(path);
-        } catch (ClassCastException | IllegalArgumentException e) {
-            return null; // a hand-written file with a scalar where we expect a map
-        }
-        return value instanceof String s && !s.isEmpty() ? s : null;
+        return guardedPatch(resourceVersion, "spec", fields("siderolink", link));
     }
 }

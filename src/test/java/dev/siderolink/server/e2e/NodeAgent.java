@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * What a Talos node does on the wire, as a tiny program run inside the node's network namespace
  * ({@code ip netns exec}): Provision over the normal network, then UDP and TCP to the server's
- * tunnel address. One action per run; results on stdout as {@code key=value} lines.
+ * tunnel address, and events to its sink (plaintext gRPC, as Talos publishes them). One action per
+ * run; results on stdout as {@code key=value} lines.
  */
 public final class NodeAgent {
 
@@ -24,6 +25,7 @@ public final class NodeAgent {
             case "provision" -> provision(args[1], Integer.parseInt(args[2]), args[3], args[4]);
             case "udp" -> udp(args[1], Integer.parseInt(args[2]), args[3]);
             case "tcp" -> tcp(args[1], Integer.parseInt(args[2]), args[3]);
+            case "event" -> event(args[1], Integer.parseInt(args[2]), args[3], args[4]);
             default -> throw new IllegalArgumentException("unknown action " + args[0]);
         }
     }
@@ -54,6 +56,25 @@ public final class NodeAgent {
             OutputStream out = socket.getOutputStream();
             out.write((message + "\n").getBytes(StandardCharsets.UTF_8));
             out.flush();
+        }
+    }
+
+    /** Publishes one SequenceEvent ({@code sequence:action}, e.g. {@code boot:START}) with id {@code id}; prints the gRPC status. */
+    private static void event(String address, int port, String sequenceAction, String id) throws Exception {
+        String[] parts = sequenceAction.split(":");
+        var payload = dev.talos.api.machine.SequenceEvent.newBuilder().setSequence(parts[0])
+                .setAction(dev.talos.api.machine.SequenceEvent.Action.valueOf(parts[1])).build();
+        var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress(new InetSocketAddress(InetAddress.getByName(address), port))
+                .usePlaintext().build();
+        try {
+            dev.siderolink.api.events.EventSinkServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS)
+                    .publish(dev.siderolink.api.events.EventRequest.newBuilder().setId(id)
+                            .setData(com.google.protobuf.Any.pack(payload, "type.googleapis.com")).build());
+            System.out.println("status=OK");
+        } catch (io.grpc.StatusRuntimeException e) {
+            System.out.println("status=" + e.getStatus().getCode());
+        } finally {
+            channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
         }
     }
 }

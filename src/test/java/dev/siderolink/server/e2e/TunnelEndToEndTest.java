@@ -68,6 +68,8 @@ class TunnelEndToEndTest {
     static final String uuid = UUID.randomUUID().toString();
     static String nodeAddress; // bare
     static int logsPort;
+    static int eventsPort;
+    static Path eventsOutput;
     static Path logsOutput;
     static String serverAddress;
 
@@ -80,7 +82,9 @@ class TunnelEndToEndTest {
         stateDir = Files.createTempDirectory("e2e-state");
         apiPort = freeTcpPort();
         server = new SpringApplicationBuilder(SiderolinkServerApplication.class).run(
-                "--siderolink.components=link,serverlogs",
+                "--siderolink.components=link,serverlogs,serverevents",
+                "--siderolink.events.port=" + (eventsPort = freeTcpPort()),
+                "--siderolink.events.output=" + (eventsOutput = stateDir.resolve("serverevents.jsonl")),
                 "--siderolink.logs.port=" + (logsPort = freeTcpPort()),
                 "--siderolink.logs.output=" + (logsOutput = stateDir.resolve("serverlogs.jsonl")),
                 "--siderolink.standalone.dir=" + stateDir,
@@ -183,6 +187,22 @@ class TunnelEndToEndTest {
 
     @Test
     @Order(3)
+    void eventsPublishedThroughTheTunnelChangeTheBindingsConditions() throws Exception {
+        // a node that has just booted its installed Talos: boot START marks it installed, config loaded and valid
+        String id = "e2e" + Long.toHexString(System.nanoTime());
+        Awaitility.await("Publish answered OK").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
+                .until(() -> agent("event", serverAddress, String.valueOf(eventsPort), "boot:START", id).contains("status=OK"));
+        var conditions = store().binding(uuid).orElseThrow().conditions();
+        for (String type : java.util.List.of("TalosInstalled", "TalosConfigLoaded", "TalosConfigValidated")) {
+            assertThat(Condition.find(conditions, type)).as(type).extracting(Condition::status).isEqualTo(Condition.TRUE);
+        }
+        String line = Files.readAllLines(eventsOutput).stream().filter(l -> l.contains(id)).findFirst().orElseThrow();
+        assertThat(line).contains("\"server_uuid\":\"" + uuid + "\"", "\"sequence\":\"boot\"", "\"machine\":\"e2e-machine\"",
+                "\"node\":\"[" + nodeAddress + "]:");
+    }
+
+    @Test
+    @Order(4)
     void healthAndMetricsShowTheLinkAsAnOperatorSeesIt() throws Exception {
         String health = http("/actuator/health");
         assertThat(health).contains("\"wireguard\":{\"status\":\"UP\"")
@@ -204,7 +224,7 @@ class TunnelEndToEndTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void aRebootedNodeWithANewKeyGetsTheSameAddressAndTheTunnelWorksAgain() throws Exception {
         String before = nodeAddress;
         lab.inNode("ip", "link", "del", "dev", nodeIf); // the node reboots: interface and key are gone
@@ -215,7 +235,7 @@ class TunnelEndToEndTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void theServerRecreatesItsInterfaceWhenItIsDeletedAndTheTunnelRecovers() throws Exception {
         NetworkLab.run("ip", "link", "del", "dev", serverIf);
         Awaitility.await("interface recreated").atMost(Duration.ofSeconds(20)).until(() -> linkExists(serverIf));
@@ -225,7 +245,7 @@ class TunnelEndToEndTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aDeletedBindingRemovesThePeerAndTheNodesPacketsNoLongerArrive() throws Exception {
         Files.delete(stateDir.resolve("serverbindings").resolve(uuid + ".yaml"));
         Awaitility.await("peer removed").atMost(Duration.ofSeconds(20)).until(() -> wgDump(serverIf).lines().skip(1).findAny().isEmpty());

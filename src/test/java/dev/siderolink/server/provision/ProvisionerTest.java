@@ -46,6 +46,15 @@ class ProvisionerTest {
             return Mono.error(error);
         }
 
+        public Mono<ServerBinding> updateReport(String uuid, UnaryOperator<dev.siderolink.server.inventory.NodeReport> update) {
+            return Mono.error(error);
+        }
+
+        public Mono<Boolean> updateMetalMachineStatus(dev.siderolink.server.inventory.MetalMachine.Key key,
+                UnaryOperator<dev.siderolink.server.inventory.MetalMachineStatus> update) {
+            return Mono.error(error);
+        }
+
         public Optional<ServerBinding> binding(String uuid) {
             return Optional.empty();
         }

@@ -7,10 +7,10 @@ import java.nio.file.Path;
 import org.springframework.util.FileSystemUtils;
 
 /** Temporary state directories that live as long as the test JVM. */
-final class StandaloneTestDirs {
+public final class StandaloneTestDirs {
     private StandaloneTestDirs() {}
 
-    static Path create(String prefix) {
+    public static Path create(String prefix) {
         try {
             Path dir = Files.createTempDirectory(prefix);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> FileSystemUtils.deleteRecursively(dir.toFile())));

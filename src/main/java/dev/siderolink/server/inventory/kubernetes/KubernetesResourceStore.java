@@ -6,6 +6,8 @@ import dev.siderolink.server.inventory.Condition;
 import dev.siderolink.server.inventory.BindingNotFoundException;
 import dev.siderolink.server.inventory.MetalMachine;
 import dev.siderolink.server.inventory.MetalMachineResources;
+import dev.siderolink.server.inventory.MetalMachineStatus;
+import dev.siderolink.server.inventory.NodeReport;
 import dev.siderolink.server.inventory.ResourceNames;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
@@ -25,9 +27,11 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.net.HttpURLConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -128,69 +132,139 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
 
     @Override
     public Mono<ServerBinding> updateSiderolink(String uuid, UnaryOperator<ServerBinding.Siderolink> update) {
-        return guardedUpdate(uuid, false, current -> {
+        return updateBinding(uuid, current -> {
             ServerBinding.Siderolink now = ServerBindingResources.toBinding(current).siderolink();
             ServerBinding.Siderolink next = update.apply(now);
-            return next.equals(now) ? null : ServerBindingResources.siderolinkPatch(next, current.getMetadata().getResourceVersion());
+            return next.equals(now) ? List.of() : List.of(Patch.spec(rv -> ServerBindingResources.siderolinkPatch(next, rv)));
         });
     }
 
     @Override
     public Mono<ServerBinding> updateConditions(String uuid, UnaryOperator<List<Condition>> update) {
-        return guardedUpdate(uuid, true, current -> {
+        return updateBinding(uuid, current -> {
             List<Condition> now = ServerBindingResources.toBinding(current).conditions();
             List<Condition> next = update.apply(now);
-            return next.equals(now) ? null : ServerBindingResources.conditionsPatch(next, current.getMetadata().getResourceVersion());
+            return next.equals(now) ? List.of() : List.of(Patch.status(rv -> ServerBindingResources.conditionsPatch(next, rv)));
         });
     }
 
-    /**
-     * GET, compute a merge patch guarded by the resourceVersion read (null: nothing to change),
-     * PATCH; a 409 means someone wrote in between: read again and recompute.
-     */
-    private Mono<ServerBinding> guardedUpdate(String uuid, boolean status, Function<GenericKubernetesResource, Map<String, Object>> patchFor) {
+    /** Spec first ({@code addresses}, {@code hostname}), then the status subresource ({@code conditions}); each only when changed. */
+    @Override
+    public Mono<ServerBinding> updateReport(String uuid, UnaryOperator<NodeReport> update) {
+        return updateBinding(uuid, current -> {
+            NodeReport now = ServerBindingResources.toBinding(current).report();
+            NodeReport next = update.apply(now);
+            List<Patch> patches = new ArrayList<>(2);
+            if (!Objects.equals(next.addresses(), now.addresses()) || !Objects.equals(next.hostname(), now.hostname())) {
+                patches.add(Patch.spec(rv -> ServerBindingResources.reportSpecPatch(next, rv)));
+            }
+            if (!next.conditions().equals(now.conditions())) {
+                patches.add(Patch.status(rv -> ServerBindingResources.reportStatusPatch(next, rv)));
+            }
+            return patches;
+        });
+    }
+
+    /** {@link #guardedUpdate} on binding {@code uuid}: absent means BindingNotFoundException; what was written goes to the cache. */
+    private Mono<ServerBinding> updateBinding(String uuid, Function<GenericKubernetesResource, List<Patch>> plan) {
         ResourceNames.require(uuid);
-        return Mono.fromCallable(() -> attemptUpdate(uuid, status, patchFor))
+        return guardedUpdate("server binding \"" + uuid + "\"", bindingsApi(), uuid, plan)
+                .map(outcome -> {
+                    ServerBinding result = ServerBindingResources.toBinding(outcome.resource());
+                    if (outcome.written()) {
+                        cache.put(result);
+                    }
+                    return result;
+                })
+                .switchIfEmpty(Mono.error(() -> new BindingNotFoundException(uuid)));
+    }
+
+    // ---- MetalMachines ----
+
+    /** Patches the status subresource; a key that is not a valid namespace/name cannot name a MetalMachine: false. */
+    @Override
+    public Mono<Boolean> updateMetalMachineStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update) {
+        if (ResourceNames.problem(key.namespace()) != null || ResourceNames.problem(key.name()) != null) {
+            return Mono.just(false);
+        }
+        return guardedUpdate("metal machine " + key, client.genericKubernetesResources(MetalMachineResources.CONTEXT).inNamespace(key.namespace()),
+                key.name(), current -> {
+                    MetalMachineStatus now = MetalMachineResources.toStatus(current);
+                    MetalMachineStatus next = update.apply(now);
+                    return next.equals(now) ? List.of() : List.of(Patch.status(rv -> MetalMachineResources.statusPatch(next, rv)));
+                })
+                .map(outcome -> true)
+                .defaultIfEmpty(false);
+    }
+
+    // ---- optimistic concurrency ----
+
+    /**
+     * One JSON merge patch of a plan, on the object or on its status subresource, built for the
+     * resourceVersion it must match.
+     */
+    private record Patch(boolean status, Function<String, Map<String, Object>> body) {
+        static Patch spec(Function<String, Map<String, Object>> body) {
+            return new Patch(false, body);
+        }
+
+        static Patch status(Function<String, Map<String, Object>> body) {
+            return new Patch(true, body);
+        }
+    }
+
+    /** The object after an update, and whether anything was written to get there. */
+    private record Outcome(GenericKubernetesResource resource, boolean written) {}
+
+    /**
+     * GET object {@code name} of {@code api}, plan the merge patches from it (none: nothing to
+     * change) and send them in order, each guarded by the resourceVersion the previous step
+     * returned. A 409 means someone wrote in between: read again and plan again ({@code plan} is
+     * pure, so the steps already done plan to nothing). Empty when the object does not exist (or is
+     * deleted while we patch).
+     */
+    private Mono<Outcome> guardedUpdate(String what, NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
+            Resource<GenericKubernetesResource>> api, String name, Function<GenericKubernetesResource, List<Patch>> plan) {
+        return Mono.fromCallable(() -> attemptUpdate(what, api, name, plan))
                 .subscribeOn(Schedulers.boundedElastic())
                 .retryWhen(Retry.backoff(CONFLICT_RETRIES, Duration.ofMillis(10))
                         .maxBackoff(Duration.ofMillis(500))
                         .filter(ConflictException.class::isInstance))
                 .onErrorMap(Exceptions::isRetryExhausted,
-                        e -> new StoreUnavailableException("server binding \"" + uuid + "\" kept changing under us ("
-                                + CONFLICT_RETRIES + " conflicts in a row)", e.getCause()));
+                        e -> new StoreUnavailableException(what + " kept changing under us (" + CONFLICT_RETRIES + " conflicts in a row)", e.getCause()));
     }
 
-    private ServerBinding attemptUpdate(String uuid, boolean status, Function<GenericKubernetesResource, Map<String, Object>> patchFor) {
-        Resource<GenericKubernetesResource> resource = bindingsApi().withName(uuid);
+    /** One read-plan-patch round; null (an empty Mono) when the object is missing. */
+    private Outcome attemptUpdate(String what, NonNamespaceOperation<GenericKubernetesResource, GenericKubernetesResourceList,
+            Resource<GenericKubernetesResource>> api, String name, Function<GenericKubernetesResource, List<Patch>> plan) {
         GenericKubernetesResource current;
         try {
-            current = resource.get();
+            current = api.withName(name).get();
         } catch (KubernetesClientException e) {
-            throw unavailable("read server binding \"" + uuid + "\"", e);
+            throw unavailable("read " + what, e);
         }
         if (current == null) {
-            throw new BindingNotFoundException(uuid);
+            return null;
         }
-        Map<String, Object> patch = patchFor.apply(current);
-        if (patch == null) {
-            return ServerBindingResources.toBinding(current);
-        }
-        String json = client.getKubernetesSerialization().asJson(patch);
-        try {
-            var target = status ? resource.subresource("status") : resource;
-            GenericKubernetesResource updated = target.patch(PatchContext.of(PatchType.JSON_MERGE), json);
-            ServerBinding result = ServerBindingResources.toBinding(updated);
-            cache.put(result);
-            return result;
-        } catch (KubernetesClientException e) {
-            if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
-                throw new ConflictException(e);
+        List<Patch> patches = plan.apply(current);
+        for (Patch patch : patches) {
+            String json = client.getKubernetesSerialization().asJson(patch.body().apply(current.getMetadata().getResourceVersion()));
+            try {
+                // Through the object just read: fabric8 then needs no GET of its own before the PATCH.
+                Resource<GenericKubernetesResource> resource = api.resource(current);
+                var target = patch.status() ? resource.subresource("status") : resource;
+                current = target.patch(PatchContext.of(PatchType.JSON_MERGE), json);
+            } catch (KubernetesClientException e) {
+                if (e.getCode() == HttpURLConnection.HTTP_CONFLICT) {
+                    throw new ConflictException(e);
+                }
+                if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND) {
+                    return null;
+                }
+                throw unavailable((patch.status() ? "patch the status of " : "patch ") + what, e);
             }
-            if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND) {
-                throw new BindingNotFoundException(uuid);
-            }
-            throw unavailable((status ? "patch the status of" : "patch") + " server binding \"" + uuid + "\"", e);
         }
+        return new Outcome(current, !patches.isEmpty());
     }
 
     private static StoreUnavailableException unavailable(String what, KubernetesClientException e) {

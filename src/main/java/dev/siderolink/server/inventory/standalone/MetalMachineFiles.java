@@ -3,10 +3,13 @@ package dev.siderolink.server.inventory.standalone;
 import dev.siderolink.server.inventory.MetalMachine;
 import dev.siderolink.server.inventory.MetalMachineCache;
 import dev.siderolink.server.inventory.MetalMachineResources;
+import dev.siderolink.server.inventory.MetalMachineStatus;
 import dev.siderolink.server.inventory.ResourceNames;
+import dev.siderolink.server.inventory.StoreUnavailableException;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -14,11 +17,13 @@ import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,32 +32,125 @@ import org.slf4j.LoggerFactory;
  * read into a {@link MetalMachineCache} by {@link #rescan()}, with the same rules as binding files:
  * a file is re-read only when its stamp (inode, size, mtime) changed; a file that does not parse,
  * is not a MetalMachine or names another namespace/name than its path is reported once and its
- * last good version stays in use; a deleted file is forgotten. Read-only: nothing here writes.
+ * last good version stays in use; a deleted file is forgotten.
+ *
+ * <p>The only write is {@link #updateStatus}: the mirrored part of the status of an existing file,
+ * under a per-key lock shared with the rescan, after re-reading a file changed by hand, never over a
+ * file that does not parse, and never creating one.
  */
 final class MetalMachineFiles {
 
     private static final Logger log = LoggerFactory.getLogger(MetalMachineFiles.class);
     private static final String YAML = ".yaml";
+    private static final int LOCK_STRIPES = 64;
 
     private final Path root;
     private final MetalMachineCache cache;
     private final KubernetesSerialization serialization;
-    // Only touched by rescan, which is synchronized (the periodic rescan and tests may overlap).
-    private final Map<MetalMachine.Key, Loaded> loaded = new HashMap<>();
-    private final Set<Path> reported = new HashSet<>();
+    private final AtomicFiles files;
+    /** What we last read or wrote per MetalMachine, to tell our own writes from hand edits; changed under the key's lock. */
+    private final Map<MetalMachine.Key, Loaded> loaded = new ConcurrentHashMap<>();
+    private final Set<Path> reported = ConcurrentHashMap.newKeySet();
+    private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
 
-    private record Loaded(MetalMachine metalMachine, StandaloneResourceStore.Stamp stamp) {}
+    private record Loaded(GenericKubernetesResource resource, MetalMachine metalMachine, StandaloneResourceStore.Stamp stamp) {}
 
-    MetalMachineFiles(Path root, MetalMachineCache cache, KubernetesSerialization serialization) {
+    /** What a file holds now, as far as the cache is concerned. */
+    private enum State { USABLE, MISSING, UNUSABLE }
+
+    MetalMachineFiles(Path root, MetalMachineCache cache, KubernetesSerialization serialization, AtomicFiles files) {
         this.root = root;
         this.cache = cache;
         this.serialization = serialization;
+        this.files = files;
+        for (int i = 0; i < locks.length; i++) {
+            locks[i] = new ReentrantLock();
+        }
+    }
+
+    /**
+     * Removes temp files a crash between write and rename left in the namespace directories (the
+     * real files are the old versions, intact). Best effort: MetalMachines are optional.
+     */
+    void cleanTempFiles() {
+        List<Path> namespaces;
+        try {
+            namespaces = listOrThrow(root, null);
+        } catch (IOException e) {
+            return; // rescan reports an unreadable root
+        }
+        for (Path namespace : namespaces) {
+            if (!Files.isDirectory(namespace)) {
+                continue;
+            }
+            try (DirectoryStream<Path> stream = Files.newDirectoryStream(namespace, AtomicFiles::isTemp)) {
+                for (Path temp : stream) {
+                    Files.deleteIfExists(temp);
+                    log.info("removed {} left by an interrupted write", temp);
+                }
+            } catch (IOException e) {
+                log.warn("standalone state: cannot remove temp files from {}: {}", namespace, e.toString());
+            }
+        }
+    }
+
+    /**
+     * Replaces the mirrored part of the status ({@code status.conditions}, {@code status.addresses})
+     * of MetalMachine {@code key} by {@code update(current)}, keeping every other field. False when
+     * there is no such file (or the key cannot name one); true when written or nothing to change.
+     *
+     * @throws StoreUnavailableException when the file cannot be read or written, or does not parse
+     */
+    boolean updateStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update) {
+        if (ResourceNames.problem(key.namespace()) != null || ResourceNames.problem(key.name()) != null) {
+            return false; // nothing on disk can have such a name; never build a path from it
+        }
+        Path file = file(key);
+        ReentrantLock lock = lockFor(key);
+        lock.lock();
+        try {
+            // A hand edit since the last rescan must not be overwritten: re-read a changed file, and
+            // refuse to replace one that does not parse (the operator's half-done edit would be lost).
+            State state;
+            try {
+                state = refreshLocked(key, file);
+            } catch (IOException e) {
+                throw new StoreUnavailableException("cannot read " + file + ": " + e.getMessage(), e);
+            }
+            if (state == State.MISSING) {
+                return false;
+            }
+            if (state == State.UNUSABLE) {
+                throw new StoreUnavailableException("not writing " + file + ": it does not parse as a MetalMachine;"
+                        + " nothing is written to it until it is fixed", null);
+            }
+            Loaded current = loaded.get(key);
+            MetalMachineStatus now = MetalMachineResources.toStatus(current.resource());
+            MetalMachineStatus next = update.apply(now);
+            if (next.equals(now)) {
+                return true;
+            }
+            GenericKubernetesResource resource = serialization.clone(current.resource());
+            MetalMachineResources.setStatus(resource, next);
+            byte[] yaml = serialization.asYaml(resource).getBytes(StandardCharsets.UTF_8);
+            BasicFileAttributes written;
+            try {
+                written = files.write(file, yaml, false);
+            } catch (IOException e) {
+                throw new StoreUnavailableException("cannot write " + file + ": " + e.getMessage(), e);
+            }
+            loaded.put(key, new Loaded(resource, current.metalMachine(), StandaloneResourceStore.Stamp.of(written)));
+            return true;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
      * Reads every changed file under the root and forgets MetalMachines whose file is gone. Never
      * throws for a file system problem: it is reported and what was read before stays in use, so
-     * the optional MetalMachines never stop the bindings from being read.
+     * the optional MetalMachines never stop the bindings from being read. Synchronized: the periodic
+     * rescan and tests may overlap; per-file work also takes the key's lock, against writes.
      */
     synchronized void rescan() {
         Set<MetalMachine.Key> seen = new HashSet<>();
@@ -88,9 +186,15 @@ final class MetalMachineFiles {
         }
         for (MetalMachine.Key key : List.copyOf(loaded.keySet())) {
             if (!seen.contains(key)) {
-                loaded.remove(key);
-                cache.remove(key);
-                log.info("metal machine {} removed (file deleted)", key);
+                ReentrantLock lock = lockFor(key);
+                lock.lock();
+                try {
+                    if (!Files.exists(file(key))) {
+                        forget(key);
+                    }
+                } finally {
+                    lock.unlock();
+                }
             }
         }
         reported.retainAll(present); // a file deleted and written broken again is reported again
@@ -119,44 +223,68 @@ final class MetalMachineFiles {
                 reportOnce(file, "ignored: as a MetalMachine name, the file name " + problem);
                 continue;
             }
-            refresh(new MetalMachine.Key(namespace, name), file, seen);
+            MetalMachine.Key key = new MetalMachine.Key(namespace, name);
+            ReentrantLock lock = lockFor(key);
+            lock.lock();
+            try {
+                if (refreshLocked(key, file) != State.MISSING) {
+                    seen.add(key);
+                }
+            } catch (IOException e) {
+                seen.add(key);
+                reportOnce(file, "cannot read it (" + e + "); keeping the last good version, if any");
+            } finally {
+                lock.unlock();
+            }
         }
     }
 
-    /** Brings one MetalMachine up to date with its file; a broken file keeps the last good version. */
-    private void refresh(MetalMachine.Key key, Path file, Set<MetalMachine.Key> seen) {
+    /**
+     * Brings one MetalMachine up to date with its file; caller holds the key's lock. A broken file
+     * keeps the last good version in the cache (UNUSABLE); a missing one is forgotten (MISSING).
+     *
+     * @throws IOException when the file's attributes cannot be read (other than it being gone)
+     */
+    private State refreshLocked(MetalMachine.Key key, Path file) throws IOException {
         BasicFileAttributes attrs;
         try {
             attrs = Files.readAttributes(file, BasicFileAttributes.class);
         } catch (NoSuchFileException e) {
-            return; // deleted since the listing
-        } catch (IOException e) {
-            seen.add(key);
-            reportOnce(file, "cannot read it (" + e + "); keeping the last good version, if any");
-            return;
+            return forget(key);
         }
-        seen.add(key);
         StandaloneResourceStore.Stamp stamp = StandaloneResourceStore.Stamp.of(attrs);
         Loaded current = loaded.get(key);
         if (current != null && current.stamp().equals(stamp)) {
-            return;
+            return State.USABLE;
         }
+        GenericKubernetesResource resource;
         MetalMachine metalMachine;
         try {
-            GenericKubernetesResource resource = serialization.unmarshal(Files.readString(file), GenericKubernetesResource.class);
+            resource = serialization.unmarshal(Files.readString(file), GenericKubernetesResource.class);
             validate(key, resource);
             metalMachine = MetalMachineResources.toMetalMachine(resource);
+        } catch (NoSuchFileException e) {
+            return forget(key); // deleted since its attributes were read
         } catch (IOException | RuntimeException e) {
             reportOnce(file, "not a usable MetalMachine (" + StandaloneResourceStore.rootMessage(e) + "); "
                     + (current != null ? "keeping the last good version" : "ignored until fixed"));
-            return;
+            return State.UNUSABLE;
         }
         reported.remove(file);
-        loaded.put(key, new Loaded(metalMachine, stamp));
+        loaded.put(key, new Loaded(resource, metalMachine, stamp));
         if (current == null || !current.metalMachine().equals(metalMachine)) {
             log.debug("metal machine {} loaded from {}", key, file);
         }
         cache.put(metalMachine);
+        return State.USABLE;
+    }
+
+    private State forget(MetalMachine.Key key) {
+        if (loaded.remove(key) != null) {
+            cache.remove(key);
+            log.info("metal machine {} removed (file deleted)", key);
+        }
+        return State.MISSING;
     }
 
     private static void validate(MetalMachine.Key key, GenericKubernetesResource resource) {
@@ -172,6 +300,14 @@ final class MetalMachineFiles {
         if (!key.namespace().equals(resource.getMetadata().getNamespace())) {
             throw new IllegalArgumentException("metadata.namespace must equal the directory name, " + key.namespace());
         }
+    }
+
+    private Path file(MetalMachine.Key key) {
+        return root.resolve(key.namespace()).resolve(key.name() + YAML);
+    }
+
+    private ReentrantLock lockFor(MetalMachine.Key key) {
+        return locks[Math.floorMod(key.hashCode(), locks.length)];
     }
 
     private static List<Path> listOrThrow(Path directory, String glob) throws IOException {

@@ -4,6 +4,9 @@ import dev.siderolink.server.installation.InstallationSecret;
 import dev.siderolink.server.inventory.CachedResourceStore;
 import dev.siderolink.server.inventory.Condition;
 import dev.siderolink.server.inventory.BindingNotFoundException;
+import dev.siderolink.server.inventory.MetalMachine;
+import dev.siderolink.server.inventory.MetalMachineStatus;
+import dev.siderolink.server.inventory.NodeReport;
 import dev.siderolink.server.inventory.ResourceNames;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
@@ -87,7 +90,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         for (int i = 0; i < locks.length; i++) {
             locks[i] = new ReentrantLock();
         }
-        this.metalMachines = new MetalMachineFiles(this.dir.resolve(METALMACHINES_DIR), metalMachineCache, serialization);
+        this.metalMachines = new MetalMachineFiles(this.dir.resolve(METALMACHINES_DIR), metalMachineCache, serialization, files);
         prepareDirectory();
         rescan();
         synced = true;
@@ -103,6 +106,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             }
             cleanTempFiles(dir);
             cleanTempFiles(bindingsDir);
+            metalMachines.cleanTempFiles();
         } catch (IOException e) {
             throw new StandaloneStateException("cannot use the standalone state directory " + dir + " (" + describe(e)
                     + "): make it a writable directory or set siderolink.standalone.dir to one", e);
@@ -235,6 +239,31 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             return true;
         });
     }
+
+    /** One write of the binding file for the spec part (addresses, hostname) and the status part (conditions). */
+    @Override
+    public Mono<ServerBinding> updateReport(String uuid, UnaryOperator<NodeReport> update) {
+        return lockedUpdate(uuid, false, resource -> {
+            NodeReport now = ServerBindingResources.toBinding(resource).report();
+            NodeReport next = update.apply(now);
+            if (next.equals(now)) {
+                return false;
+            }
+            ServerBindingResources.setReport(resource, next);
+            return true;
+        });
+    }
+
+    // ---- MetalMachines ----
+
+    /** Rewrites {@code metalmachines/<namespace>/<name>.yaml}; never creates one (false when it does not exist). */
+    @Override
+    public Mono<Boolean> updateMetalMachineStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update) {
+        return Mono.fromCallable(() -> metalMachines.updateStatus(key, update))
+                .subscribeOn(Schedulers.boundedElastic());
+    }
+
+    // ---- ServerBindings: file handling ----
 
     /** Runs {@code mutate} on a copy of the binding under its lock; writes the file when it says it changed something. */
     private Mono<ServerBinding> lockedUpdate(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) {

@@ -7,10 +7,13 @@ import static org.assertj.core.api.Assertions.fail;
 import dev.siderolink.server.installation.InstallationSecret;
 import dev.siderolink.server.inventory.BindingEvent;
 import dev.siderolink.server.inventory.Change;
+import dev.siderolink.server.inventory.Condition;
 import dev.siderolink.server.inventory.BindingNotFoundException;
 import dev.siderolink.server.inventory.MetalMachine;
 import dev.siderolink.server.inventory.MetalMachineEvent;
 import dev.siderolink.server.inventory.MetalMachineResources;
+import dev.siderolink.server.inventory.MetalMachineStatus;
+import dev.siderolink.server.inventory.NodeReport;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
 import dev.siderolink.server.inventory.StoreUnavailableException;
@@ -45,6 +48,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -74,7 +78,8 @@ import reactor.test.StepVerifier;
  *
  * <p>What the mock does with a stale {@code metadata.resourceVersion} in a JSON merge patch (checked
  * by {@link #mockRejectsMergePatchWithStaleResourceVersion}): it answers 409 Conflict, like a real API
- * server, so the store's optimistic concurrency can be tested here.
+ * server, so the store's optimistic concurrency can be tested here. Merge patches themselves are
+ * applied as a real API server does ({@link MergePatchCrudDispatcher}: lists replaced, null removes).
  */
 @Timeout(30)
 class KubernetesResourceStoreTest {
@@ -82,6 +87,7 @@ class KubernetesResourceStoreTest {
     private static final String NAMESPACE = "sidero-system";
     private static final String PREFIX = "fdae:2859:5bb1:7a03:";
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Instant NOW = Instant.parse("2024-05-01T12:00:00Z");
 
     private KubernetesMockServer server;
     private KubernetesClient client;
@@ -90,7 +96,7 @@ class KubernetesResourceStoreTest {
 
     @BeforeEach
     void startMock() {
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new MergePatchCrudDispatcher(), false);
         server.init();
         client = server.createClient();
         Crds.load(client);
@@ -169,6 +175,19 @@ class KubernetesResourceStoreTest {
                         PatchContext.of(PatchType.JSON_MERGE),
                         "{\"metadata\":{\"resourceVersion\":\"" + staleVersion + "\"},\"spec\":{\"hostname\":\"x\"}}"))
                 .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).isEqualTo(409));
+    }
+
+    @Test
+    void mockAppliesMergePatchListsAndNullsAsAnApiServerDoes() {
+        // Not a test of our code: it pins the MergePatchCrudDispatcher behaviour the report tests rely on.
+        String uuid = newUuid();
+        createBinding(uuid, null);
+        bindingsApi().withName(uuid).patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"addresses\":[\"a\",\"b\"],\"hostname\":\"x\"}}");
+
+        bindingsApi().withName(uuid).patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"addresses\":[\"c\"],\"hostname\":null}}");
+
+        @SuppressWarnings("unchecked") Map<String, Object> spec = (Map<String, Object>) bindingsApi().withName(uuid).get().getAdditionalProperties().get("spec");
+        assertThat(spec).containsEntry("addresses", List.of("c")).doesNotContainKey("hostname");
     }
 
     @Test
@@ -342,6 +361,319 @@ class KubernetesResourceStoreTest {
         assertThat(Set.copyOf(writtenAddresses)).as("addresses ever written").containsExactly(finalAddress);
         assertThat(bindings).extracting(b -> b.siderolink().address()).containsOnly(finalAddress);
         assertThat(keys).contains((String) stored.get("spec", "siderolink", "publicKey"));
+    }
+
+    // ---- updateReport ----
+
+    @Test
+    void reportUpdateWritesAddressesAndHostnameToSpecAndConditionsToStatus() throws InterruptedException {
+        String uuid = newUuid();
+        createBinding(uuid, """
+                apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3
+                kind: ServerBinding
+                metadata:
+                  name: %s
+                  labels:
+                    cluster.x-k8s.io/cluster-name: management
+                spec:
+                  metalMachineRef:
+                    namespace: default
+                    name: worker-1
+                  siderolink:
+                    address: fdae:2859:5bb1:7a03::5/64
+                    publicKey: node-key
+                  somethingSideroAddsLater:
+                    nested: 42
+                """.formatted(uuid));
+        bindingsApi().withName(uuid).editStatus(r -> {
+            r.setAdditionalProperty("status", Map.of("ready", true,
+                    "conditions", List.of(Map.of("type", "Ready", "status", "True", "lastTransitionTime", "2024-05-01T10:00:00Z"))));
+            return r;
+        });
+        drainRequests();
+
+        ServerBinding result = store.updateReport(uuid, current -> new NodeReport(
+                        Condition.set(current.conditions(), Condition.isTrue("TalosInstalled"), NOW), List.of("10.5.0.3", "2001:db8::3"), "node-1"))
+                .block(Duration.ofSeconds(10));
+
+        assertThat(drainRequestLines()).as("one read, then the spec patch and the status patch guarded by the version the first returned")
+                .containsExactly("GET /apis/infrastructure.cluster.x-k8s.io/v1alpha3/serverbindings/" + uuid,
+                        "PATCH /apis/infrastructure.cluster.x-k8s.io/v1alpha3/serverbindings/" + uuid,
+                        "PATCH /apis/infrastructure.cluster.x-k8s.io/v1alpha3/serverbindings/" + uuid + "/status");
+        GenericKubernetesResource stored = bindingsApi().withName(uuid).get();
+        assertThat((Object) stored.get("spec", "addresses")).isEqualTo(List.of("10.5.0.3", "2001:db8::3"));
+        assertThat((Object) stored.get("spec", "hostname")).isEqualTo("node-1");
+        assertThat((Object) stored.get("status", "conditions")).isEqualTo(List.of(
+                Map.of("type", "Ready", "status", "True", "lastTransitionTime", "2024-05-01T10:00:00Z"),
+                Map.of("type", "TalosInstalled", "status", "True", "lastTransitionTime", "2024-05-01T12:00:00Z")));
+        assertThat((Object) stored.get("status", "ready")).isEqualTo(true);
+        assertThat((Object) stored.get("spec", "siderolink", "address")).isEqualTo("fdae:2859:5bb1:7a03::5/64");
+        assertThat((Object) stored.get("spec", "siderolink", "publicKey")).isEqualTo("node-key");
+        assertThat((Object) stored.get("spec", "metalMachineRef", "name")).isEqualTo("worker-1");
+        assertThat((Object) stored.get("spec", "somethingSideroAddsLater", "nested")).isEqualTo(42);
+        assertThat(stored.getMetadata().getLabels()).containsEntry("cluster.x-k8s.io/cluster-name", "management");
+        assertThat(result.addresses()).containsExactly("10.5.0.3", "2001:db8::3");
+        assertThat(result.hostname()).isEqualTo("node-1");
+        assertThat(result.conditions()).extracting(Condition::type).containsExactly("Ready", "TalosInstalled");
+        assertThat(result.resourceVersion()).isEqualTo(stored.getMetadata().getResourceVersion());
+        assertThat(store.binding(uuid)).contains(result);
+    }
+
+    @Test
+    void reportUpdateOfConditionsOnlyPatchesOnlyTheStatus() throws InterruptedException {
+        String uuid = newUuid();
+        createBinding(uuid, null);
+        store.updateReport(uuid, current -> new NodeReport(current.conditions(), List.of("10.5.0.3"), "node-1")).block(Duration.ofSeconds(10));
+        drainRequests();
+
+        ServerBinding result = store.updateReport(uuid, current -> new NodeReport(
+                        Condition.set(current.conditions(), Condition.isTrue("TalosInstalled"), NOW), current.addresses(), current.hostname()))
+                .block(Duration.ofSeconds(10));
+
+        assertThat(drainRequestLines()).filteredOn(line -> line.startsWith("PATCH"))
+                .containsExactly("PATCH /apis/infrastructure.cluster.x-k8s.io/v1alpha3/serverbindings/" + uuid + "/status");
+        assertThat(result.report()).isEqualTo(new NodeReport(
+                List.of(new Condition("TalosInstalled", "True", null, null, null, "2024-05-01T12:00:00Z")), List.of("10.5.0.3"), "node-1"));
+    }
+
+    @Test
+    void reportUpdateWithNullHostnameAndAddressesClearsThem() {
+        String uuid = newUuid();
+        createBinding(uuid, null);
+        store.updateReport(uuid, current -> new NodeReport(current.conditions(), List.of("10.5.0.3"), "node-1")).block(Duration.ofSeconds(10));
+
+        ServerBinding result = store.updateReport(uuid, current -> new NodeReport(current.conditions(), null, null)).block(Duration.ofSeconds(10));
+
+        assertThat(result.addresses()).isNull();
+        assertThat(result.hostname()).isNull();
+        @SuppressWarnings("unchecked") Map<String, Object> spec = (Map<String, Object>) bindingsApi().withName(uuid).get().getAdditionalProperties().get("spec");
+        assertThat(spec).doesNotContainKeys("addresses", "hostname");
+    }
+
+    @Test
+    void noOpReportUpdateDoesNotWrite() throws InterruptedException {
+        String uuid = newUuid();
+        createBinding(uuid, null);
+        ServerBinding written = store.updateReport(uuid, current -> new NodeReport(
+                        Condition.set(current.conditions(), Condition.isTrue("TalosInstalled"), NOW), List.of("10.5.0.3"), "node-1"))
+                .block(Duration.ofSeconds(10));
+        drainRequests();
+
+        ServerBinding again = store.updateReport(uuid, current -> new NodeReport(
+                        Condition.set(current.conditions(), Condition.isTrue("TalosInstalled"), NOW.plusSeconds(60)), List.of("10.5.0.3"), "node-1"))
+                .block(Duration.ofSeconds(10));
+
+        assertThat(drainRequests()).as("HTTP methods sent for a no-op update").doesNotContain("PATCH", "PUT", "POST");
+        assertThat(again).isEqualTo(written);
+        assertThat(bindingsApi().withName(uuid).get().getMetadata().getResourceVersion()).isEqualTo(written.resourceVersion());
+    }
+
+    @Test
+    void reportUpdateRetriesWhenSideroWritesTheStatusInBetween() {
+        String uuid = newUuid();
+        createBinding(uuid, null);
+        List<NodeReport> seen = new CopyOnWriteArrayList<>();
+        AtomicBoolean interfered = new AtomicBoolean();
+
+        ServerBinding result = store.updateReport(uuid, current -> {
+                    seen.add(current);
+                    if (interfered.compareAndSet(false, true)) {
+                        // Sidero's controller sets its own condition between our read and our write.
+                        bindingsApi().withName(uuid).editStatus(r -> {
+                            ServerBindingResources.setConditions(r, List.of(new Condition("Ready", "True", null, null, null, "2024-05-01T10:00:00Z")));
+                            return r;
+                        });
+                    }
+                    return new NodeReport(Condition.set(current.conditions(), Condition.isTrue("TalosInstalled"), NOW), List.of("10.5.0.3"), "node-1");
+                })
+                .block(Duration.ofSeconds(10));
+
+        assertThat(seen).hasSize(2);
+        assertThat(seen.get(1).conditions()).extracting(Condition::type).containsExactly("Ready");
+        assertThat(result.conditions()).extracting(Condition::type).containsExactly("Ready", "TalosInstalled");
+        GenericKubernetesResource stored = bindingsApi().withName(uuid).get();
+        assertThat((Object) stored.get("status", "conditions", 0, "type")).isEqualTo("Ready");
+        assertThat((Object) stored.get("status", "conditions", 1, "type")).isEqualTo("TalosInstalled");
+        assertThat((Object) stored.get("spec", "hostname")).isEqualTo("node-1");
+    }
+
+    @Test
+    void conflictBetweenSpecAndStatusPatchIsRetriedWithTheStatusOnly() {
+        // A mock that lets someone else change the binding right after our spec patch lands.
+        AtomicBoolean interfereAfterSpecPatch = new AtomicBoolean();
+        String uuid = newUuid();
+        List<String> patches = new CopyOnWriteArrayList<>();
+        KubernetesMockServer racing = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new MergePatchCrudDispatcher() {
+            @Override
+            public MockResponse handlePatch(RecordedRequest request) {
+                MockResponse response = super.handlePatch(request);
+                patches.add(request.getPath());
+                if (request.getPath().endsWith("/serverbindings/" + uuid) && interfereAfterSpecPatch.compareAndSet(true, false)) {
+                    super.handlePatch(new RecordedRequest(request.getHttpVersion(), request.method(), request.getPath(), request.getHeaders(),
+                            new io.fabric8.mockwebserver.http.Buffer().writeUtf8("{\"metadata\":{\"labels\":{\"touched\":\"yes\"}}}")));
+                }
+                return response;
+            }
+        }, false);
+        racing.init();
+        closeables.add(racing::destroy);
+        KubernetesClient racingClient = racing.createClient();
+        closeables.add(racingClient);
+        Crds.load(racingClient);
+        racingClient.genericKubernetesResources(ServerBindingResources.CONTEXT).resource(ServerBindingResources.newBinding(uuid)).create();
+        KubernetesResourceStore racingStore = new KubernetesResourceStore(racingClient, NAMESPACE);
+        List<NodeReport> seen = new CopyOnWriteArrayList<>();
+        interfereAfterSpecPatch.set(true);
+
+        ServerBinding result = racingStore.updateReport(uuid, current -> {
+                    seen.add(current);
+                    return new NodeReport(Condition.set(current.conditions(), Condition.isTrue("TalosInstalled"), NOW), List.of("10.5.0.3"), "node-1");
+                })
+                .block(Duration.ofSeconds(10));
+
+        String path = "/apis/infrastructure.cluster.x-k8s.io/v1alpha3/serverbindings/" + uuid;
+        assertThat(patches).as("spec, status (409), then the status again").containsExactly(path, path + "/status", path + "/status");
+        assertThat(seen).hasSize(2);
+        assertThat(seen.get(1).addresses()).as("the second round sees the spec written by the first").containsExactly("10.5.0.3");
+        GenericKubernetesResource stored = racingClient.genericKubernetesResources(ServerBindingResources.CONTEXT).withName(uuid).get();
+        assertThat(stored.getMetadata().getLabels()).containsEntry("touched", "yes");
+        assertThat((Object) stored.get("spec", "hostname")).isEqualTo("node-1");
+        assertThat((Object) stored.get("status", "conditions", 0, "type")).isEqualTo("TalosInstalled");
+        assertThat(result.resourceVersion()).isEqualTo(stored.getMetadata().getResourceVersion());
+    }
+
+    @Test
+    void reportUpdateOfUnknownBindingFailsWithBindingNotFound() {
+        String uuid = newUuid();
+
+        StepVerifier.create(store.updateReport(uuid, current -> new NodeReport(current.conditions(), List.of("10.5.0.3"), "node-1")))
+                .expectErrorSatisfies(e -> assertThat(e)
+                        .isInstanceOf(BindingNotFoundException.class)
+                        .hasMessage("server binding \"" + uuid + "\" not found"))
+                .verify(Duration.ofSeconds(10));
+        assertThat(bindingsApi().withName(uuid).get()).isNull();
+    }
+
+    // ---- updateMetalMachineStatus ----
+
+    @Test
+    void metalMachineStatusUpdateWritesConditionsAndAddressesAndKeepsTheRest() throws InterruptedException {
+        String namespace = newNamespace();
+        createMetalMachine(namespace, "worker-1", machineOwner("cluster.x-k8s.io/v1beta1", "Machine", "worker-1-x7k2p"));
+        metalMachinesApi(namespace).withName("worker-1").editStatus(r -> {
+            r.setAdditionalProperty("status", Map.of("ready", true,
+                    "conditions", List.of(Map.of("type", "Ready", "status", "True", "lastTransitionTime", "2024-05-01T10:00:00Z"))));
+            return r;
+        });
+        drainRequests();
+
+        Boolean found = store.updateMetalMachineStatus(new MetalMachine.Key(namespace, "worker-1"), status -> new MetalMachineStatus(
+                        Condition.set(status.conditions(), Condition.isTrue("TalosInstalled"), NOW),
+                        List.of(new MetalMachineStatus.Address("InternalIP", "10.5.0.3"), new MetalMachineStatus.Address("Hostname", "node-1"))))
+                .block(Duration.ofSeconds(10));
+
+        assertThat(found).isTrue();
+        assertThat(drainRequestLines()).filteredOn(line -> line.startsWith("PATCH"))
+                .containsExactly("PATCH /apis/infrastructure.cluster.x-k8s.io/v1alpha3/namespaces/" + namespace + "/metalmachines/worker-1/status");
+        GenericKubernetesResource stored = metalMachinesApi(namespace).withName("worker-1").get();
+        assertThat((Object) stored.get("status", "conditions")).isEqualTo(List.of(
+                Map.of("type", "Ready", "status", "True", "lastTransitionTime", "2024-05-01T10:00:00Z"),
+                Map.of("type", "TalosInstalled", "status", "True", "lastTransitionTime", "2024-05-01T12:00:00Z")));
+        assertThat((Object) stored.get("status", "addresses")).isEqualTo(List.of(
+                Map.of("type", "InternalIP", "address", "10.5.0.3"), Map.of("type", "Hostname", "address", "node-1")));
+        assertThat((Object) stored.get("status", "ready")).isEqualTo(true);
+        assertThat((Object) stored.get("spec", "serverClassRef", "name")).isEqualTo("any");
+        assertThat(stored.getMetadata().getOwnerReferences()).extracting(OwnerReference::getName).containsExactly("worker-1-x7k2p");
+        assertThat(MetalMachineResources.toStatus(stored).conditions()).extracting(Condition::type).containsExactly("Ready", "TalosInstalled");
+    }
+
+    @Test
+    void noOpMetalMachineStatusUpdateDoesNotWrite() throws InterruptedException {
+        String namespace = newNamespace();
+        createMetalMachine(namespace, "worker-1");
+        MetalMachine.Key key = new MetalMachine.Key(namespace, "worker-1");
+        UnaryOperator<MetalMachineStatus> mirror = status -> new MetalMachineStatus(
+                Condition.set(status.conditions(), Condition.isTrue("TalosInstalled"), NOW), List.of(new MetalMachineStatus.Address("InternalIP", "10.5.0.3")));
+        store.updateMetalMachineStatus(key, mirror).block(Duration.ofSeconds(10));
+        String version = metalMachinesApi(namespace).withName("worker-1").get().getMetadata().getResourceVersion();
+        drainRequests();
+
+        Boolean found = store.updateMetalMachineStatus(key, mirror).block(Duration.ofSeconds(10));
+
+        assertThat(found).isTrue();
+        assertThat(drainRequests()).doesNotContain("PATCH", "PUT", "POST");
+        assertThat(metalMachinesApi(namespace).withName("worker-1").get().getMetadata().getResourceVersion()).isEqualTo(version);
+    }
+
+    @Test
+    void metalMachineStatusUpdateRetriesWhenSideroWritesInBetween() {
+        String namespace = newNamespace();
+        createMetalMachine(namespace, "worker-1");
+        List<MetalMachineStatus> seen = new CopyOnWriteArrayList<>();
+        AtomicBoolean interfered = new AtomicBoolean();
+
+        Boolean found = store.updateMetalMachineStatus(new MetalMachine.Key(namespace, "worker-1"), status -> {
+                    seen.add(status);
+                    if (interfered.compareAndSet(false, true)) {
+                        metalMachinesApi(namespace).withName("worker-1").editStatus(r -> {
+                            MetalMachineResources.setStatus(r, new MetalMachineStatus(
+                                    List.of(new Condition("Ready", "False", "Info", "Provisioning", null, "2024-05-01T10:00:00Z")), null));
+                            return r;
+                        });
+                    }
+                    return new MetalMachineStatus(Condition.set(status.conditions(), Condition.isTrue("TalosInstalled"), NOW), status.addresses());
+                })
+                .block(Duration.ofSeconds(10));
+
+        assertThat(found).isTrue();
+        assertThat(seen).hasSize(2);
+        GenericKubernetesResource stored = metalMachinesApi(namespace).withName("worker-1").get();
+        assertThat(MetalMachineResources.toStatus(stored).conditions()).extracting(Condition::type).containsExactly("Ready", "TalosInstalled");
+        assertThat((Object) stored.get("status", "conditions", 0, "reason")).isEqualTo("Provisioning");
+    }
+
+    @Test
+    void missingMetalMachineGivesFalseAndWritesNothing() throws InterruptedException {
+        String namespace = newNamespace();
+        drainRequests();
+
+        Boolean found = store.updateMetalMachineStatus(new MetalMachine.Key(namespace, "worker-1"),
+                        status -> fail("update called although there is no MetalMachine"))
+                .block(Duration.ofSeconds(10));
+
+        assertThat(found).isFalse();
+        assertThat(drainRequests()).containsOnly("GET");
+        assertThat(metalMachinesApi(namespace).withName("worker-1").get()).isNull();
+    }
+
+    @Test
+    void metalMachineKeyThatCannotNameOneGivesFalseWithoutAsking() throws InterruptedException {
+        drainRequests();
+
+        Boolean found = store.updateMetalMachineStatus(new MetalMachine.Key(null, "worker-1"), status -> fail("update called")).block(Duration.ofSeconds(10));
+
+        assertThat(found).isFalse();
+        assertThat(drainRequests()).isEmpty();
+    }
+
+    @Test
+    void serverErrorMakesMetalMachineStatusUpdateFailWithStoreUnavailable() {
+        KubernetesMockServer failing = new KubernetesMockServer(false);
+        failing.init();
+        closeables.add(failing::destroy);
+        failing.expect().get().withPath("/apis/infrastructure.cluster.x-k8s.io/v1alpha3/namespaces/default/metalmachines/worker-1")
+                .andReturn(500, "{\"kind\":\"Status\",\"code\":500,\"message\":\"etcd is sad\"}")
+                .always();
+        KubernetesClient failingClient = quickClient(failing.url("/"));
+        closeables.add(failingClient);
+        KubernetesResourceStore failingStore = new KubernetesResourceStore(failingClient, NAMESPACE);
+
+        StepVerifier.create(failingStore.updateMetalMachineStatus(new MetalMachine.Key("default", "worker-1"), UnaryOperator.identity()))
+                .expectErrorSatisfies(e -> assertThat(e)
+                        .isInstanceOf(StoreUnavailableException.class)
+                        .hasMessageContaining("default/worker-1")
+                        .hasMessageContaining("500"))
+                .verify(Duration.ofSeconds(10));
     }
 
     // ---- informer ----
@@ -643,6 +975,16 @@ class KubernetesResourceStoreTest {
             methods.add(request.getMethod());
         }
         return methods;
+    }
+
+    /** "METHOD path" of every request the main mock received since the last drain. */
+    private List<String> drainRequestLines() throws InterruptedException {
+        List<String> lines = new ArrayList<>();
+        RecordedRequest request;
+        while ((request = server.takeRequest(50, TimeUnit.MILLISECONDS)) != null) {
+            lines.add(request.getMethod() + " " + request.getPath());
+        }
+        return lines;
     }
 
     private Secret secret(InstallationSecret values) {

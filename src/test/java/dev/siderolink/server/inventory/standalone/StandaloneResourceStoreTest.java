@@ -7,9 +7,13 @@ import static org.assertj.core.api.Assertions.fail;
 import dev.siderolink.server.installation.InstallationSecret;
 import dev.siderolink.server.inventory.BindingEvent;
 import dev.siderolink.server.inventory.Change;
+import dev.siderolink.server.inventory.Condition;
 import dev.siderolink.server.inventory.BindingNotFoundException;
 import dev.siderolink.server.inventory.MetalMachine;
 import dev.siderolink.server.inventory.MetalMachineEvent;
+import dev.siderolink.server.inventory.MetalMachineResources;
+import dev.siderolink.server.inventory.MetalMachineStatus;
+import dev.siderolink.server.inventory.NodeReport;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.StoreUnavailableException;
 import inet.ipaddr.IPAddressString;
@@ -22,9 +26,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -39,6 +45,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
@@ -58,6 +65,7 @@ class StandaloneResourceStoreTest {
     private static final String PREFIX = "fdae:2859:5bb1:7a03:";
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final Instant NOW = Instant.parse("2024-05-01T12:00:00Z");
 
     @TempDir
     Path tmp;
@@ -688,6 +696,337 @@ class StandaloneResourceStoreTest {
         awaitTrue(() -> store.metalMachine(new MetalMachine.Key("default", "worker-1")).isPresent(), "rescan picks up the new file");
     }
 
+    // ---- updateReport ----
+
+    @Test
+    void reportUpdateWritesSpecAndStatusInOneFileWriteAndKeepsTheRest() throws IOException {
+        String uuid = newUuid();
+        writeByHand(uuid, """
+                apiVersion: infrastructure.cluster.x-k8s.io/v1alpha3
+                kind: ServerBinding
+                metadata:
+                  name: %s
+                  labels:
+                    cluster.x-k8s.io/cluster-name: management
+                  annotations:
+                    note: keep me
+                spec:
+                  metalMachineRef:
+                    namespace: default
+                    name: worker-1
+                  siderolink:
+                    address: fdae:2859:5bb1:7a03::5/64
+                    publicKey: node-key
+                  somethingSideroAddsLater:
+                    nested: 42
+                status:
+                  ready: true
+                  conditions:
+                    - type: Ready
+                      status: "True"
+                      lastTransitionTime: "2024-05-01T10:00:00Z"
+                """.formatted(uuid));
+        AtomicInteger renames = new AtomicInteger();
+        StandaloneResourceStore store = open(false, countingRenames(renames));
+
+        ServerBinding result = store.updateReport(uuid, current -> new NodeReport(
+                        Condition.set(current.conditions(), Condition.isTrue("TalosInstalled"), NOW), List.of("10.5.0.3", "2001:db8::3"), "node-1"))
+                .block(WAIT);
+
+        assertThat(renames).as("file writes").hasValue(1);
+        GenericKubernetesResource onDisk = readBinding(uuid);
+        assertThat((Object) onDisk.get("spec", "addresses")).isEqualTo(List.of("10.5.0.3", "2001:db8::3"));
+        assertThat((Object) onDisk.get("spec", "hostname")).isEqualTo("node-1");
+        assertThat((Object) onDisk.get("status", "conditions")).isEqualTo(List.of(
+                Map.of("type", "Ready", "status", "True", "lastTransitionTime", "2024-05-01T10:00:00Z"),
+                Map.of("type", "TalosInstalled", "status", "True", "lastTransitionTime", "2024-05-01T12:00:00Z")));
+        assertThat((Object) onDisk.get("status", "ready")).isEqualTo(true);
+        assertThat((Object) onDisk.get("spec", "siderolink", "publicKey")).isEqualTo("node-key");
+        assertThat((Object) onDisk.get("spec", "metalMachineRef", "name")).isEqualTo("worker-1");
+        assertThat((Object) onDisk.get("spec", "somethingSideroAddsLater", "nested")).isEqualTo(42);
+        assertThat(onDisk.getMetadata().getLabels()).containsEntry("cluster.x-k8s.io/cluster-name", "management");
+        assertThat(onDisk.getMetadata().getAnnotations()).containsEntry("note", "keep me");
+        assertThat(result.report()).isEqualTo(new NodeReport(List.of(
+                new Condition("Ready", "True", null, null, null, "2024-05-01T10:00:00Z"),
+                new Condition("TalosInstalled", "True", null, null, null, "2024-05-01T12:00:00Z")), List.of("10.5.0.3", "2001:db8::3"), "node-1"));
+        assertThat(store.binding(uuid)).contains(result);
+    }
+
+    @Test
+    void noOpReportUpdateDoesNotWriteTheFile() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        ServerBinding written = store.updateReport(uuid, current -> new NodeReport(
+                Condition.set(current.conditions(), Condition.isTrue("TalosInstalled"), NOW), List.of("10.5.0.3"), "node-1")).block(WAIT);
+        byte[] bytes = Files.readAllBytes(bindingFile(uuid));
+        Object fileKey = Files.readAttributes(bindingFile(uuid), BasicFileAttributes.class).fileKey();
+
+        ServerBinding again = store.updateReport(uuid, current -> new NodeReport(
+                Condition.set(current.conditions(), Condition.isTrue("TalosInstalled"), NOW.plusSeconds(60)), List.of("10.5.0.3"), "node-1")).block(WAIT);
+
+        assertThat(again).isEqualTo(written);
+        assertThat(Files.readAllBytes(bindingFile(uuid))).isEqualTo(bytes);
+        assertThat(Files.readAttributes(bindingFile(uuid), BasicFileAttributes.class).fileKey()).as("same inode: not replaced").isEqualTo(fileKey);
+    }
+
+    @Test
+    void reportUpdateWithNullAddressesAndHostnameRemovesThem() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        store.updateReport(uuid, current -> new NodeReport(current.conditions(), List.of("10.5.0.3"), "node-1")).block(WAIT);
+
+        ServerBinding result = store.updateReport(uuid, current -> new NodeReport(current.conditions(), null, null)).block(WAIT);
+
+        assertThat(result.addresses()).isNull();
+        assertThat(result.hostname()).isNull();
+        assertThat(List.copyOf(((Map<?, ?>) readBinding(uuid).getAdditionalProperties().get("spec")).keySet())).isEqualTo(List.of("siderolink"));
+    }
+
+    @Test
+    void reportUpdateKeepsHandEditMadeSinceTheLastRescan() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        String edited = Files.readString(bindingFile(uuid)).replace("metadata:\n", "metadata:\n  labels:\n    added-by: hand\n");
+        Files.writeString(bindingFile(uuid), edited);
+
+        store.updateReport(uuid, current -> new NodeReport(current.conditions(), List.of("10.5.0.3"), "node-1")).block(WAIT);
+
+        GenericKubernetesResource onDisk = readBinding(uuid);
+        assertThat(onDisk.getMetadata().getLabels()).containsEntry("added-by", "hand");
+        assertThat((Object) onDisk.get("spec", "hostname")).isEqualTo("node-1");
+    }
+
+    @Test
+    void ownReportWriteIsNotTakenForAHandEditByTheRescan() {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        recordEvents(store);
+
+        ServerBinding result = store.updateReport(uuid, current -> new NodeReport(current.conditions(), List.of("10.5.0.3"), "node-1")).block(WAIT);
+        store.rescan();
+
+        assertThat(events).containsExactly(new BindingEvent(Change.MODIFIED, result));
+    }
+
+    @Test
+    void reportUpdateDoesNotOverwriteMalformedFile() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        ServerBinding good = store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        String broken = bindingYaml(uuid, good.siderolink().address(), "half-typed", "  labels: {team: metal\n");
+        replaceByHand(uuid, broken);
+
+        assertThatThrownBy(() -> store.updateReport(uuid, current -> new NodeReport(current.conditions(), List.of("10.5.0.3"), "node-1")).block(WAIT))
+                .isInstanceOf(StoreUnavailableException.class)
+                .hasMessageContaining(bindingFile(uuid).toString());
+
+        assertThat(Files.readString(bindingFile(uuid))).isEqualTo(broken);
+        assertThat(store.binding(uuid)).contains(good);
+    }
+
+    @Test
+    void reportUpdateOfUnknownBindingIsNotFoundEvenWithAutoAccept() {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+
+        assertThatThrownBy(() -> store.updateReport(uuid, current -> new NodeReport(current.conditions(), List.of("10.5.0.3"), "node-1")).block(WAIT))
+                .isInstanceOf(BindingNotFoundException.class)
+                .hasMessage("server binding \"" + uuid + "\" not found");
+        assertThat(bindingFile(uuid)).doesNotExist();
+    }
+
+    @Test
+    void addressesAndHostnameWrittenByHandAreRead() throws IOException {
+        String uuid = newUuid();
+        writeByHand(uuid, bindingYaml(uuid, null, null, "").replace("spec:\n  {}\n",
+                "spec:\n  hostname: node-1\n  addresses: [10.5.0.3, 7, {a: b}, 2001:db8::3]\n"));
+        String notAList = newUuid();
+        writeByHand(notAList, bindingYaml(notAList, null, null, "").replace("spec:\n  {}\n", "spec:\n  hostname: [x]\n  addresses: 10.5.0.3\n"));
+
+        StandaloneResourceStore store = open(false);
+
+        assertThat(store.binding(uuid)).get().extracting(ServerBinding::report)
+                .isEqualTo(new NodeReport(List.of(), List.of("10.5.0.3", "2001:db8::3"), "node-1"));
+        assertThat(store.binding(notAList)).get().extracting(ServerBinding::report).isEqualTo(new NodeReport(List.of(), null, null));
+    }
+
+    // ---- updateMetalMachineStatus ----
+
+    @Test
+    void metalMachineStatusUpdateWritesConditionsAndAddressesAndKeepsTheRest() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "worker-1-x7k2p") + """
+                status:
+                  ready: true
+                  conditions:
+                    - type: Ready
+                      status: "True"
+                      lastTransitionTime: "2024-05-01T10:00:00Z"
+                """);
+        StandaloneResourceStore store = open(false);
+
+        Boolean found = store.updateMetalMachineStatus(new MetalMachine.Key("default", "worker-1"), status -> new MetalMachineStatus(
+                        Condition.set(status.conditions(), Condition.isTrue("TalosInstalled"), NOW),
+                        List.of(new MetalMachineStatus.Address("InternalIP", "10.5.0.3"), new MetalMachineStatus.Address("Hostname", "node-1"))))
+                .block(WAIT);
+
+        assertThat(found).isTrue();
+        GenericKubernetesResource onDisk = readMetalMachine("default", "worker-1");
+        assertThat((Object) onDisk.get("status", "conditions")).isEqualTo(List.of(
+                Map.of("type", "Ready", "status", "True", "lastTransitionTime", "2024-05-01T10:00:00Z"),
+                Map.of("type", "TalosInstalled", "status", "True", "lastTransitionTime", "2024-05-01T12:00:00Z")));
+        assertThat((Object) onDisk.get("status", "addresses")).isEqualTo(List.of(
+                Map.of("type", "InternalIP", "address", "10.5.0.3"), Map.of("type", "Hostname", "address", "node-1")));
+        assertThat((Object) onDisk.get("status", "ready")).isEqualTo(true);
+        assertThat((Object) onDisk.get("spec", "serverClassRef", "name")).isEqualTo("any");
+        assertThat(onDisk.getMetadata().getOwnerReferences()).extracting(o -> o.getName()).containsExactly("worker-1-x7k2p");
+        assertThat(store.metalMachine(new MetalMachine.Key("default", "worker-1"))).contains(new MetalMachine("default", "worker-1", "worker-1-x7k2p"));
+    }
+
+    @Test
+    void noOpMetalMachineStatusUpdateDoesNotWriteTheFile() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "m"));
+        StandaloneResourceStore store = open(false);
+        MetalMachine.Key key = new MetalMachine.Key("default", "worker-1");
+        UnaryOperator<MetalMachineStatus> mirror = status -> new MetalMachineStatus(
+                Condition.set(status.conditions(), Condition.isTrue("TalosInstalled"), NOW), List.of(new MetalMachineStatus.Address("InternalIP", "10.5.0.3")));
+        store.updateMetalMachineStatus(key, mirror).block(WAIT);
+        byte[] bytes = Files.readAllBytes(metalMachineFile("default", "worker-1"));
+        Object fileKey = Files.readAttributes(metalMachineFile("default", "worker-1"), BasicFileAttributes.class).fileKey();
+
+        Boolean found = store.updateMetalMachineStatus(key, mirror).block(WAIT);
+
+        assertThat(found).isTrue();
+        assertThat(Files.readAllBytes(metalMachineFile("default", "worker-1"))).isEqualTo(bytes);
+        assertThat(Files.readAttributes(metalMachineFile("default", "worker-1"), BasicFileAttributes.class).fileKey()).isEqualTo(fileKey);
+    }
+
+    @Test
+    void metalMachineStatusUpdateKeepsHandEditMadeSinceTheLastRescan() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "first"));
+        StandaloneResourceStore store = open(false);
+        List<MetalMachineEvent> metalMachineEvents = recordMetalMachineEvents(store);
+        // In place (same inode), no rescan before the update: a new owner and a label.
+        Path file = metalMachineFile("default", "worker-1");
+        Files.writeString(file, Files.readString(file).replace("name: first", "name: second").replace("metadata:\n", "metadata:\n  labels: {added-by: hand}\n"));
+
+        store.updateMetalMachineStatus(new MetalMachine.Key("default", "worker-1"),
+                status -> new MetalMachineStatus(status.conditions(), List.of(new MetalMachineStatus.Address("InternalIP", "10.5.0.3")))).block(WAIT);
+
+        GenericKubernetesResource onDisk = readMetalMachine("default", "worker-1");
+        assertThat(onDisk.getMetadata().getLabels()).containsEntry("added-by", "hand");
+        assertThat(onDisk.getMetadata().getOwnerReferences()).extracting(o -> o.getName()).containsExactly("second");
+        assertThat((Object) onDisk.get("status", "addresses", 0, "address")).isEqualTo("10.5.0.3");
+        MetalMachine edited = new MetalMachine("default", "worker-1", "second");
+        assertThat(store.metalMachine(edited.key())).contains(edited);
+        store.rescan();
+        assertThat(metalMachineEvents).as("the hand edit once, our own write not at all")
+                .containsExactly(new MetalMachineEvent(Change.MODIFIED, edited));
+    }
+
+    @Test
+    void metalMachineStatusUpdateDoesNotOverwriteMalformedFile() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "m"));
+        StandaloneResourceStore store = open(false);
+        String broken = metalMachineYaml("default", "worker-1", "m").replace("spec:", "spec: [");
+        writeMetalMachine("default", "worker-1", broken);
+
+        assertThatThrownBy(() -> store.updateMetalMachineStatus(new MetalMachine.Key("default", "worker-1"),
+                        status -> new MetalMachineStatus(status.conditions(), List.of(new MetalMachineStatus.Address("InternalIP", "10.5.0.3")))).block(WAIT))
+                .isInstanceOf(StoreUnavailableException.class)
+                .hasMessageContaining(metalMachineFile("default", "worker-1").toString())
+                .hasMessageContaining("does not parse");
+
+        assertThat(Files.readString(metalMachineFile("default", "worker-1"))).isEqualTo(broken);
+        assertThat(store.metalMachine(new MetalMachine.Key("default", "worker-1"))).as("last good version kept")
+                .contains(new MetalMachine("default", "worker-1", "m"));
+    }
+
+    @Test
+    void missingMetalMachineFileGivesFalseAndCreatesNothing() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "m"));
+        StandaloneResourceStore store = open(false);
+
+        for (MetalMachine.Key key : List.of(new MetalMachine.Key("default", "worker-2"), new MetalMachine.Key("elsewhere", "worker-1"),
+                new MetalMachine.Key("..", "serverbindings"), new MetalMachine.Key(null, "worker-1"), new MetalMachine.Key("default", "../x"))) {
+            Boolean found = store.updateMetalMachineStatus(key, status -> fail("update called for %s", key)).block(WAIT);
+            assertThat(found).as("key %s", key).isFalse();
+        }
+
+        try (Stream<Path> all = Files.walk(stateDir().resolve("metalmachines"))) {
+            assertThat(all.filter(Files::isRegularFile).map(p -> stateDir().relativize(p).toString()).toList())
+                    .containsExactly("metalmachines/default/worker-1.yaml");
+        }
+    }
+
+    @Test
+    void metalMachineDeletedByHandGivesFalseAndIsForgotten() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "m"));
+        StandaloneResourceStore store = open(false);
+        Files.delete(metalMachineFile("default", "worker-1"));
+
+        Boolean found = store.updateMetalMachineStatus(new MetalMachine.Key("default", "worker-1"), status -> fail("update called")).block(WAIT);
+
+        assertThat(found).isFalse();
+        assertThat(metalMachineFile("default", "worker-1")).doesNotExist();
+        assertThat(store.metalMachines()).isEmpty();
+    }
+
+    @Test
+    void metalMachineWriteFailureKeepsTheOldFileAndLeavesNoTempFile() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "m"));
+        AtomicBoolean crash = new AtomicBoolean(true);
+        StandaloneResourceStore store = open(false, new AtomicFiles((temp, target) -> {
+            if (crash.get()) {
+                throw new IOException("simulated crash before rename");
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }));
+        byte[] oldBytes = Files.readAllBytes(metalMachineFile("default", "worker-1"));
+        MetalMachine.Key key = new MetalMachine.Key("default", "worker-1");
+        UnaryOperator<MetalMachineStatus> mirror = status -> new MetalMachineStatus(status.conditions(), List.of(new MetalMachineStatus.Address("InternalIP", "10.5.0.3")));
+
+        assertThatThrownBy(() -> store.updateMetalMachineStatus(key, mirror).block(WAIT))
+                .isInstanceOf(StoreUnavailableException.class)
+                .hasMessageContaining(metalMachineFile("default", "worker-1").toString());
+
+        assertThat(Files.readAllBytes(metalMachineFile("default", "worker-1"))).isEqualTo(oldBytes);
+        assertThat(listNames(metalMachineFile("default", "worker-1").getParent())).containsExactly("worker-1.yaml");
+        crash.set(false);
+        assertThat(store.updateMetalMachineStatus(key, mirror).block(WAIT)).isTrue();
+        assertThat((Object) readMetalMachine("default", "worker-1").get("status", "addresses", 0, "address")).isEqualTo("10.5.0.3");
+    }
+
+    @Test
+    void removesLeftoverMetalMachineTempFilesAtStart() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "m"));
+        Path temp = metalMachineFile("default", "worker-1").resolveSibling(".worker-1.yaml.3fa2b19c0d7e4a15.tmp");
+        Files.writeString(temp, "half a metal mach");
+
+        StandaloneResourceStore store = open(false);
+
+        assertThat(temp).doesNotExist();
+        assertThat(store.metalMachines()).containsExactly(new MetalMachine("default", "worker-1", "m"));
+    }
+
+    @Test
+    void concurrentMetalMachineStatusUpdatesAllLand() throws Exception {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "m"));
+        StandaloneResourceStore store = open(false);
+        store.startRescans(Duration.ofMillis(5));
+        MetalMachine.Key key = new MetalMachine.Key("default", "worker-1");
+
+        runInParallel(Stream.iterate(0, i -> i + 1).limit(20)
+                .map(i -> (Callable<Boolean>) () -> store.updateMetalMachineStatus(key, status -> new MetalMachineStatus(
+                        Condition.set(status.conditions(), Condition.isTrue("Condition" + i), NOW), status.addresses())).block(WAIT))
+                .toList());
+
+        assertThat(MetalMachineResources.toStatus(readMetalMachine("default", "worker-1")).conditions()).hasSize(20);
+    }
+
     // ---- unusable directory ----
 
     @Test
@@ -724,6 +1063,18 @@ class StandaloneResourceStoreTest {
         Disposable subscription = store.metalMachineEvents().subscribe(recorded::add);
         closeables.add(subscription::dispose);
         return recorded;
+    }
+
+    /** AtomicFiles that count the files it puts in place. */
+    private static AtomicFiles countingRenames(AtomicInteger renames) {
+        return new AtomicFiles((temp, target) -> {
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            renames.incrementAndGet();
+        });
+    }
+
+    private GenericKubernetesResource readMetalMachine(String namespace, String name) throws IOException {
+        return serialization.unmarshal(Files.readString(metalMachineFile(namespace, name)), GenericKubernetesResource.class);
     }
 
     private Path metalMachineFile(String namespace, String name) {
