@@ -62,7 +62,7 @@ class EventsConfiguration {
         return new EventSinkServer(identity.network().serverAddress().toInetAddress(), properties.port(), new EventSinkService(handler));
     }
 
-    @Bean("serverEventsHealthIndicator")
+    @Bean("servereventsHealthIndicator")
     EventsHealthIndicator serverEventsHealthIndicator(EventSinkServer server, LineWriter serverEventsWriter) {
         return new EventsHealthIndicator(server, serverEventsWriter);
     }

@@ -199,6 +199,8 @@ class TunnelEndToEndTest {
         String line = Files.readAllLines(eventsOutput).stream().filter(l -> l.contains(id)).findFirst().orElseThrow();
         assertThat(line).contains("\"server_uuid\":\"" + uuid + "\"", "\"sequence\":\"boot\"", "\"machine\":\"e2e-machine\"",
                 "\"node\":\"[" + nodeAddress + "]:");
+        assertThat(http("/actuator/health")).contains("\"serverevents\":{\"status\":\"UP\"");
+        assertThat(http("/actuator/prometheus")).containsPattern("siderolink_events_status_updates_total [1-9]");
     }
 
     @Test
