@@ -19,12 +19,15 @@
 # Environment (all optional):
 #   NODES              simulated nodes, each with its own address and binding      (default 200)
 #   DURATION_SECONDS   measured seconds per scenario                               (default 15)
-#   WARMUP_SECONDS     warm-up seconds per scenario, not measured                  (default 15)
+#   WARMUP_SECONDS     warm-up seconds per scenario, not measured                  (default 20;
+#                      the server's JIT is still busy for ~20 s after start)
 #   RATE               total events/s of status-rate; a list gives one row each    (default "2000 1000 500")
 #   PRINT_PER_STATUS   print-only events after each status event in the mix        (default 1;
 #                      0: status events only)
 #   WATCH_NODES        nodes whose status events are also looked for on disk       (default 10)
 #   POLL_MICROS        how often the disk poller looks at those files              (default 1000)
+#   EVENTS_OUTPUT      where the server prints the event stream: a file in the state's
+#                      temporary directory (the default), or /dev/null
 #   SCENARIOS          subset of "print-only status-max status-rate disk" (the default)
 #   DISK_THREADS       writer threads of the disk scenario                         (default 10 x cores)
 #   BUILD              auto (rebuild when sources are newer), always, never        (default auto)
@@ -42,7 +45,7 @@ cd "$(dirname "$0")/.."
 
 NODES=${NODES:-200}
 DURATION_SECONDS=${DURATION_SECONDS:-15}
-WARMUP_SECONDS=${WARMUP_SECONDS:-15}
+WARMUP_SECONDS=${WARMUP_SECONDS:-20}
 RATE=${RATE:-"2000 1000 500"}
 PRINT_PER_STATUS=${PRINT_PER_STATUS:-1}
 WATCH_NODES=${WATCH_NODES:-10}
@@ -53,6 +56,7 @@ BUILD=${BUILD:-auto}
 STATE_PARENT=${STATE_PARENT:-${TMPDIR:-/tmp}}
 STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-180}
 KEEP_SERVER_LOG=${KEEP_SERVER_LOG:-}
+EVENTS_OUTPUT=${EVENTS_OUTPUT:-}
 SERVER_JAVA_OPTS=${SERVER_JAVA_OPTS:-"-Xms512m -Xmx512m -XX:+UseParallelGC -XX:ParallelGCThreads=2 -XX:+AlwaysPreTouch"}
 CLIENT_JAVA_OPTS=${CLIENT_JAVA_OPTS:-"-Xms256m -Xmx256m -XX:+UseParallelGC -XX:ParallelGCThreads=1 -XX:+AlwaysPreTouch"}
 # the goal of the issue: at least GOAL_RATE events/s with p99 under GOAL_P99_MS to visible status
@@ -106,6 +110,7 @@ CLIENT_CP="target/test-classes:target/classes:$(cat "$CP_FILE")"
 
 # ---- state, addresses ----
 WORK=$(mktemp -d "$STATE_PARENT/siderolink-bench-events.XXXXXX")
+EVENTS_OUTPUT=${EVENTS_OUTPUT:-$WORK/events.jsonl}
 SERVER_PID=
 LOAD_PID=
 IFACE=slbe$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -170,13 +175,13 @@ SINK_PORT=$(free_port)
 while [[ $SINK_PORT == "$HTTP_PORT" ]]; do SINK_PORT=$(free_port); done
 
 start_server() {
-  log "starting the server: sink [$SERVER_ADDR]:$SINK_PORT, HTTP 127.0.0.1:$HTTP_PORT, output $WORK/events.jsonl"
+  log "starting the server: sink [$SERVER_ADDR]:$SINK_PORT, HTTP 127.0.0.1:$HTTP_PORT, output $EVENTS_OUTPUT"
   # shellcheck disable=SC2086
   java $SERVER_JAVA_OPTS -jar "$JAR" \
     --siderolink.components=serverevents \
     --siderolink.standalone.dir="$WORK/state" \
     --siderolink.events.port="$SINK_PORT" \
-    --siderolink.events.output="$WORK/events.jsonl" \
+    --siderolink.events.output="$EVENTS_OUTPUT" \
     --server.port="$HTTP_PORT" \
     --server.address=127.0.0.1 \
     >"$WORK/server.out" 2>"$WORK/server.log" &
@@ -247,7 +252,6 @@ for s in $ordered; do
     esac
     log "scenario $s: $NODES nodes, ${WARMUP_SECONDS}s warm-up, ${DURATION_SECONDS}s measured"
     scrape "$WORK/$s.before.prom"
-    lines_before=$(wc -l <"$WORK/events.jsonl" 2>/dev/null || echo 0)
     # shellcheck disable=SC2086
     timeout --kill-after=10 "$budget" java $CLIENT_JAVA_OPTS -cp "$CLIENT_CP" dev.siderolink.server.bench.EventLoad run \
       --nodes-file="$WORK/nodes.txt" --dir="$WORK/state" --port="$SINK_PORT" "${args[@]}" \
@@ -265,10 +269,9 @@ for s in $ordered; do
   if [[ $s != disk ]]; then
     sleep 1 # lines still queued for the output
     scrape "$WORK/$s.after.prom"
-    lines_after=$(wc -l <"$WORK/events.jsonl" 2>/dev/null || echo 0)
     d() { echo $(( $(metric "$1" "$WORK/$s.after.prom" "${2:-}") - $(metric "$1" "$WORK/$s.before.prom" "${2:-}") )); }
     SERVER_SIDE[$s]="received $(d siderolink_events_received_total), status updates $(d siderolink_events_status_updates_total),"
-    SERVER_SIDE[$s]+=" lines $(( lines_after - lines_before )), failures $(d siderolink_events_failures_total), replays $(d siderolink_events_replays_total)"
+    SERVER_SIDE[$s]+=" lines $(d siderolink_events_written_total), failures $(d siderolink_events_failures_total), replays $(d siderolink_events_replays_total)"
     log "server side over the whole scenario (warm-up included): ${SERVER_SIDE[$s]}"
   fi
   line=$(grep '^RESULT ' "$WORK/$s.out" | tail -n 1 || true)
@@ -303,7 +306,7 @@ echo "Event sink benchmark $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse -
      "$(nproc) cores, $(java -version 2>&1 | head -n 1), state on $fs_type"
 echo "$NODES nodes (one call at a time each), $PRINT_PER_STATUS print-only event(s) after each status event," \
      "${WARMUP_SECONDS}s warm-up + ${DURATION_SECONDS}s measured per scenario; rate-N rows: paced at N events/s in total;" \
-     "1-min load average $LOAD_BEFORE before"
+     "event stream to $( [[ $EVENTS_OUTPUT == "$WORK/events.jsonl" ]] && echo "a file" || echo "$EVENTS_OUTPUT" ); 1-min load average $LOAD_BEFORE before"
 echo "ev/s: events answered OK per second (st/s: the status ones); p50/p99/max: Publish to answer, all events;"
 echo "st_p99: status events' answer p99 (the answer comes after the store writes: an upper bound of visible);"
 echo "vis_p50/vis_p99: Publish to the change seen in the binding file, sampled on $WATCH_NODES nodes; vis_mm99: binding and MetalMachine"
