@@ -41,6 +41,8 @@ final class EventSinkServer implements SmartLifecycle {
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, port))
                 .addService(ServerInterceptors.intercept(service, new PeerAddress()))
                 .maxInboundMessageSize(MAX_EVENT_BYTES)
+                // the handler never blocks (store writes and output waits are asynchronous): no thread hop per call
+                .directExecutor()
                 // Talos keeps its connection; it may ping while idle between events
                 .permitKeepAliveWithoutCalls(true)
                 .permitKeepAliveTime(10, TimeUnit.SECONDS);
