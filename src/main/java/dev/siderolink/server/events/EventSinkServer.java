@@ -6,7 +6,6 @@ import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollChannelOption;
-import inet.ipaddr.ipv6.IPv6Address;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -58,7 +57,7 @@ final class EventSinkServer implements SmartLifecycle {
     }
 
     private String describe(int p) {
-        return "[" + new IPv6Address(address.getAddress()).toCompressedString() + "]:" + p;
+        return PeerAddress.format(new InetSocketAddress(address, p));
     }
 
     int boundPort() {

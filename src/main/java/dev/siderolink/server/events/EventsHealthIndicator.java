@@ -1,7 +1,8 @@
 package dev.siderolink.server.events;
 
 import dev.siderolink.server.output.LineWriter;
-import inet.ipaddr.ipv6.IPv6Address;
+import dev.siderolink.server.grpc.PeerAddress;
+import java.net.InetSocketAddress;
 import org.springframework.boot.actuate.health.Health;
 import org.springframework.boot.actuate.health.HealthIndicator;
 
@@ -19,14 +20,13 @@ final class EventsHealthIndicator implements HealthIndicator {
     @Override
     public Health health() {
         int port = server.boundPort();
-        Health.Builder health = port > 0 && writer.isAlive() && !writer.isFailing() ? Health.up() : Health.down();
-        health.withDetail("grpc", port > 0 ? "[" + new IPv6Address(server.address().getAddress()).toCompressedString() + "]:" + port : "not listening")
+        String problem = writer.problem();
+        Health.Builder health = port > 0 && problem == null ? Health.up() : Health.down();
+        health.withDetail("grpc", port > 0 ? PeerAddress.format(new InetSocketAddress(server.address(), port)) : "not listening")
                 .withDetail("output", writer.name())
                 .withDetail("outputQueuedBytes", writer.queuedBytes());
-        if (!writer.isAlive()) {
-            health.withDetail("outputProblem", "the writer thread has stopped");
-        } else if (writer.isFailing()) {
-            health.withDetail("outputProblem", "writes are failing: " + writer.lastError());
+        if (problem != null) {
+            health.withDetail("outputProblem", problem);
         }
         return health.build();
     }

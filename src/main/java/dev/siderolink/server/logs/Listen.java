@@ -1,8 +1,7 @@
 package dev.siderolink.server.logs;
 
 import io.netty.channel.epoll.Epoll;
-import inet.ipaddr.IPAddress;
-import inet.ipaddr.IPAddressString;
+import dev.siderolink.server.grpc.PeerAddress;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
@@ -19,13 +18,7 @@ record Listen(InetAddress address, int port) {
     }
 
     String describe() {
-        return describe(new InetSocketAddress(address, port));
-    }
-
-    /** {@code [address]:port}, the address in its short form. */
-    static String describe(InetSocketAddress socket) {
-        IPAddress ip = new IPAddressString(socket.getAddress().getHostAddress()).getAddress();
-        return "[" + (ip == null ? socket.getAddress().getHostAddress() : ip.toCompressedString()) + "]:" + socket.getPort();
+        return PeerAddress.format(new InetSocketAddress(address, port));
     }
 
     /** A bind failure, worded so the start-up failure analyzer names the port and its property. */

@@ -1,5 +1,6 @@
 package dev.siderolink.server.logs;
 
+import dev.siderolink.server.grpc.PeerAddress;
 import dev.siderolink.server.output.LineWriter;
 import java.net.InetSocketAddress;
 import org.springframework.boot.actuate.health.Health;
@@ -24,22 +25,17 @@ final class LogsHealthIndicator implements HealthIndicator {
     public Health health() {
         InetSocketAddress tcpAddress = tcp.boundAddress();
         InetSocketAddress udpAddress = udp.boundAddress();
-        Health.Builder health = tcpAddress != null && udpAddress != null && writer.isAlive() && !writer.isFailing() ? Health.up() : Health.down();
-        health.withDetail("tcp", tcpAddress == null ? "not listening" : describe(tcpAddress))
-                .withDetail("udp", udpAddress == null ? "not listening" : describe(udpAddress))
+        String problem = writer.problem();
+        Health.Builder health = tcpAddress != null && udpAddress != null && problem == null ? Health.up() : Health.down();
+        health.withDetail("tcp", tcpAddress == null ? "not listening" : PeerAddress.format(tcpAddress))
+                .withDetail("udp", udpAddress == null ? "not listening" : PeerAddress.format(udpAddress))
                 .withDetail("udpReceiveBufferBytes", udp.grantedReceiveBuffer())
                 .withDetail("tcpConnections", metrics.openConnections())
                 .withDetail("output", writer.name())
                 .withDetail("outputQueuedBytes", writer.queuedBytes());
-        if (!writer.isAlive()) {
-            health.withDetail("outputProblem", "the writer thread has stopped");
-        } else if (writer.isFailing()) {
-            health.withDetail("outputProblem", "writes are failing: " + writer.lastError());
+        if (problem != null) {
+            health.withDetail("outputProblem", problem);
         }
         return health.build();
-    }
-
-    private static String describe(InetSocketAddress address) {
-        return Listen.describe(address);
     }
 }

@@ -1,7 +1,5 @@
 package dev.siderolink.server.logs;
 
-import dev.siderolink.server.installation.SiderolinkNetwork;
-import dev.siderolink.server.inventory.BindingDirectory;
 import dev.siderolink.server.logs.LogMetrics.Drop;
 import dev.siderolink.server.logs.LogMetrics.Transport;
 import dev.siderolink.server.output.LineChunk;
@@ -37,21 +35,13 @@ public final class TcpLogReceiver implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(TcpLogReceiver.class);
 
     private final Listen listen;
-    private final int maxMessage;
-    private final BindingDirectory directory;
-    private final SiderolinkNetwork network;
-    private final LineWriter writer;
-    private final LogMetrics metrics;
+    private final Ingest ingest;
     private final Set<reactor.netty.Connection> live = ConcurrentHashMap.newKeySet();
     private volatile DisposableServer server;
 
     TcpLogReceiver(Listen listen, Ingest ingest) {
         this.listen = listen;
-        this.maxMessage = ingest.maxMessage();
-        this.directory = ingest.directory();
-        this.network = ingest.network();
-        this.writer = ingest.writer();
-        this.metrics = ingest.metrics();
+        this.ingest = ingest;
     }
 
     @Override
@@ -81,13 +71,13 @@ public final class TcpLogReceiver implements SmartLifecycle {
             self[0] = c;
         });
         InetAddress source = remote[0] == null ? null : remote[0].getAddress();
-        if (!network.contains(source)) {
-            metrics.connectionRefused();
-            log.debug("refused kernel log connection from {}: not in the SideroLink prefix {}", remote[0], network.prefixText());
+        if (!ingest.network().contains(source)) {
+            ingest.metrics().connectionRefused();
+            log.debug("refused kernel log connection from {}: not in the SideroLink prefix {}", remote[0], ingest.network().prefixText());
             return Mono.empty(); // closes the connection
         }
         Connection connection = new Connection(source);
-        metrics.connectionOpened();
+        ingest.metrics().connectionOpened();
         live.add(self[0]);
         return in.receive()
                 .<LineChunk>handle((buf, sink) -> {
@@ -96,7 +86,7 @@ public final class TcpLogReceiver implements SmartLifecycle {
                         sink.next(chunk);
                     }
                 })
-                .concatMap(writer::submit, 1)
+                .concatMap(ingest.writer()::submit, 1)
                 .onErrorResume(e -> {
                     log.debug("kernel log connection from {} failed: {}", remote[0], e.toString());
                     return Mono.empty();
@@ -104,7 +94,7 @@ public final class TcpLogReceiver implements SmartLifecycle {
                 .doFinally(signal -> {
                     live.remove(self[0]);
                     connection.finish();
-                    metrics.connectionClosed();
+                    ingest.metrics().connectionClosed();
                 })
                 .then();
     }
@@ -112,7 +102,7 @@ public final class TcpLogReceiver implements SmartLifecycle {
     /** One node's stream: framing state, and the annotation looked up afresh on every read. */
     private final class Connection implements LineFramer.Lines {
         private final InetAddress source;
-        private final LineFramer framer = new LineFramer(maxMessage);
+        private final LineFramer framer = new LineFramer(ingest.maxMessage());
         private final LineAnnotator annotator = new LineAnnotator();
         private final LineBuffer out = new LineBuffer(16 * 1024);
         private EncodedAnnotation annotation = EncodedAnnotation.NONE;
@@ -127,19 +117,19 @@ public final class TcpLogReceiver implements SmartLifecycle {
         /** Annotates the complete lines in {@code buf}; null when it completed none. */
         LineChunk read(ByteBuf buf) {
             int bytes = buf.readableBytes();
-            annotation = annotation.reuseFor(directory.lookup(source));
+            annotation = annotation.reuseFor(ingest.directory().lookup(source));
             messages = 0;
             malformed = 0;
             oversize = 0;
             framer.feed(buf, this);
-            metrics.received(Transport.TCP, messages, bytes);
-            metrics.dropped(Transport.TCP, Drop.MALFORMED, malformed);
-            metrics.dropped(Transport.TCP, Drop.OVERSIZE, oversize);
+            ingest.metrics().received(Transport.TCP, messages, bytes);
+            ingest.metrics().dropped(Transport.TCP, Drop.MALFORMED, malformed);
+            ingest.metrics().dropped(Transport.TCP, Drop.OVERSIZE, oversize);
             if (out.isEmpty()) {
                 return null;
             }
-            metrics.accepted(annotation.source.serverUuid(), out.lines());
-            return out.take(metrics.stream(Transport.TCP));
+            ingest.metrics().accepted(annotation.source.serverUuid(), out.lines());
+            return out.take(ingest.metrics().stream(Transport.TCP));
         }
 
         @Override
@@ -161,8 +151,8 @@ public final class TcpLogReceiver implements SmartLifecycle {
 
         void finish() {
             if (framer.finish()) {
-                metrics.received(Transport.TCP, 1, 0);
-                metrics.dropped(Transport.TCP, Drop.TRUNCATED, 1);
+                ingest.metrics().received(Transport.TCP, 1, 0);
+                ingest.metrics().dropped(Transport.TCP, Drop.TRUNCATED, 1);
             }
         }
     }

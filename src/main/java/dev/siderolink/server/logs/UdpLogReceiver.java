@@ -1,13 +1,10 @@
 package dev.siderolink.server.logs;
 
-import dev.siderolink.server.installation.SiderolinkNetwork;
 import dev.siderolink.server.inventory.Annotation;
-import dev.siderolink.server.inventory.BindingDirectory;
 import dev.siderolink.server.config.LogsProperties;
 import dev.siderolink.server.logs.LogMetrics.Drop;
 import dev.siderolink.server.logs.LogMetrics.Transport;
 import dev.siderolink.server.output.LineChunk;
-import dev.siderolink.server.output.LineWriter;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.FixedRecvByteBufAllocator;
@@ -38,11 +35,7 @@ public final class UdpLogReceiver implements SmartLifecycle {
 
     private final Listen listen;
     private final int receiveBuffer;
-    private final int maxMessage;
-    private final BindingDirectory directory;
-    private final SiderolinkNetwork network;
-    private final LineWriter writer;
-    private final LogMetrics metrics;
+    private final Ingest ingest;
     private final LineAnnotator annotator = new LineAnnotator();
     private final LineBuffer out = new LineBuffer(512);
     private final byte[] datagram = new byte[LogsProperties.MAX_DATAGRAM + 1];
@@ -60,11 +53,7 @@ public final class UdpLogReceiver implements SmartLifecycle {
     UdpLogReceiver(Listen listen, int receiveBuffer, Ingest ingest) {
         this.listen = listen;
         this.receiveBuffer = receiveBuffer;
-        this.maxMessage = ingest.maxMessage();
-        this.directory = ingest.directory();
-        this.network = ingest.network();
-        this.writer = ingest.writer();
-        this.metrics = ingest.metrics();
+        this.ingest = ingest;
     }
 
     @Override
@@ -100,28 +89,28 @@ public final class UdpLogReceiver implements SmartLifecycle {
         }
         ByteBuf content = packet.content();
         int length = content.readableBytes();
-        metrics.received(Transport.UDP, 1, length);
+        ingest.metrics().received(Transport.UDP, 1, length);
         InetAddress source = packet.sender().getAddress();
-        if (!network.contains(source)) {
-            metrics.dropped(Transport.UDP, Drop.UNKNOWN_SOURCE, 1);
+        if (!ingest.network().contains(source)) {
+            ingest.metrics().dropped(Transport.UDP, Drop.UNKNOWN_SOURCE, 1);
             return;
         }
-        if (length > maxMessage) {
-            metrics.dropped(Transport.UDP, Drop.OVERSIZE, 1);
+        if (length > ingest.maxMessage()) {
+            ingest.metrics().dropped(Transport.UDP, Drop.OVERSIZE, 1);
             return;
         }
         content.getBytes(content.readerIndex(), datagram, 0, length);
-        Annotation annotation = directory.lookup(source);
+        Annotation annotation = ingest.directory().lookup(source);
         EncodedAnnotation fields = encoded.computeIfAbsent(annotation, EncodedAnnotation::new);
         if (!annotator.annotate(datagram, 0, length, fields, out)) {
-            metrics.dropped(Transport.UDP, Drop.MALFORMED, 1);
+            ingest.metrics().dropped(Transport.UDP, Drop.MALFORMED, 1);
             return;
         }
-        LineChunk chunk = out.take(metrics.stream(Transport.UDP));
-        if (writer.offer(chunk)) {
-            metrics.accepted(annotation.serverUuid(), 1);
+        LineChunk chunk = out.take(ingest.metrics().stream(Transport.UDP));
+        if (ingest.writer().offer(chunk)) {
+            ingest.metrics().accepted(annotation.serverUuid(), 1);
         } else {
-            metrics.dropped(Transport.UDP, Drop.OVERLOAD, 1);
+            ingest.metrics().dropped(Transport.UDP, Drop.OVERLOAD, 1);
         }
     }
 

@@ -112,6 +112,14 @@ public final class LineWriter implements AutoCloseable {
         return thread.isAlive();
     }
 
+    /** Why this output does not work, for health; null when it does. */
+    public String problem() {
+        if (!isAlive()) {
+            return "the writer thread has stopped";
+        }
+        return failing ? "writes are failing: " + lastError : null;
+    }
+
     /** True while the latest write or flush failed (the output is broken: disk full, pipe closed). */
     public boolean isFailing() {
         return failing;
