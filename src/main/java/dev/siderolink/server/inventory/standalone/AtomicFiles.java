@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -16,8 +17,18 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Crash-safe file replacement: temp file in the same directory, fsync, rename, fsync of the
- * directory. Temp files are named {@code .<target>.<random>.tmp} so directory scans skip them.
+ * Crash-safe file replacement: the new content goes to a hidden file in the same directory, is
+ * fsynced, then renamed over the target, and the directory is fsynced. Hidden files are named
+ * {@code .<target>.<token>.tmp} so directory scans skip them and start-up removes leftovers.
+ *
+ * <p>The hidden file is recycled: the inode a replace takes off the target is kept as this
+ * process's spare for that target and overwritten in place by the next replace. A fresh file
+ * per replace would free the old file's blocks every time, and on a file system mounted with
+ * {@code discard} freeing blocks is what limits replaces (about 2,200/s here, fsync or not;
+ * recycled, 2x that with fsync: docs/benchmarks.md). Callers serialize writes per target within
+ * a process; each process has its own spares, so processes sharing a directory never write into
+ * each other's. An old inode that is hard-linked elsewhere (a backup made with {@code ln}) is
+ * never recycled.
  */
 class AtomicFiles {
 
@@ -30,6 +41,8 @@ class AtomicFiles {
     }
 
     private final Renamer renamer;
+    /** Names this process's spares apart from another process's (containers all have pid 1). */
+    private final String spareToken = Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE) + ".spare";
 
     AtomicFiles() {
         this((temp, target) -> Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING));
@@ -44,19 +57,98 @@ class AtomicFiles {
      * the attributes of the file written (inode, size, mtime: a rename keeps them).
      */
     BasicFileAttributes write(Path target, byte[] content, boolean ownerOnly) throws IOException {
-        Path temp = writeTemp(target, content, ownerOnly);
+        // Owner-only files (the Secret) are rare: always a fresh file, never an inode that was readable.
+        Path temp = ownerOnly ? writeTemp(target, content, true) : writeSpare(target, content);
         BasicFileAttributes written;
+        Path previous = null;
         try {
             // Read before the rename: once visible under its name, the file may be replaced by a hand
             // edit at any moment, whose attributes must not be taken for those of our write.
             written = Files.readAttributes(temp, BasicFileAttributes.class);
+            previous = ownerOnly ? null : keepPrevious(target);
             renamer.rename(temp, target);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(temp);
+            if (previous != null) {
+                Files.deleteIfExists(previous);
+            }
             throw e;
+        }
+        if (previous != null) {
+            recycle(previous, spareOf(target));
         }
         syncDirectory(target.getParent());
         return written;
+    }
+
+    /** Drops this process's spare for {@code target} (the target was deleted). */
+    void forget(Path target) {
+        try {
+            Files.deleteIfExists(spareOf(target));
+        } catch (IOException e) {
+            // start-up removes it
+        }
+    }
+
+    private Path spareOf(Path target) {
+        return target.resolveSibling("." + target.getFileName() + "." + spareToken + TEMP_SUFFIX);
+    }
+
+    /** The content in this process's spare for {@code target}, overwritten in place, fsynced. */
+    private Path writeSpare(Path target, byte[] content) throws IOException {
+        Path spare = spareOf(target);
+        try (FileChannel channel = FileChannel.open(spare, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            // No TRUNCATE_EXISTING: truncating to zero would free the blocks this is about keeping.
+            ByteBuffer buffer = ByteBuffer.wrap(content);
+            long position = 0;
+            while (buffer.hasRemaining()) {
+                position += channel.write(buffer, position);
+            }
+            channel.truncate(content.length);
+            channel.force(false);
+            return spare;
+        } catch (IOException | RuntimeException e) {
+            // e.g. a recycled hand-made file we may not write: start afresh
+            Files.deleteIfExists(spare);
+            return writeTemp(target, content, false);
+        }
+    }
+
+    /**
+     * A second name for the current target, so the rename does not free it; null when there is no
+     * target or it must not be recycled (linked elsewhere too).
+     */
+    private static Path keepPrevious(Path target) throws IOException {
+        Path previous = target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + TEMP_SUFFIX);
+        try {
+            Files.createLink(previous, target);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException | UnsupportedOperationException e) {
+            return null; // no hard links here: a plain replace
+        }
+        try {
+            Object links = Files.getAttribute(previous, "unix:nlink");
+            if (links instanceof Integer count && count == 2) {
+                return previous;
+            }
+        } catch (IOException | RuntimeException e) {
+            // not recycled
+        }
+        Files.deleteIfExists(previous);
+        return null;
+    }
+
+    private static void recycle(Path previous, Path spare) {
+        try {
+            Files.move(previous, spare, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(previous);
+            } catch (IOException ignored) {
+                // start-up removes it
+            }
+        }
     }
 
     /**

@@ -281,6 +281,7 @@ final class MetalMachineFiles {
 
     private State forget(MetalMachine.Key key) {
         if (loaded.remove(key) != null) {
+            files.forget(file(key));
             cache.remove(key);
             log.info("metal machine {} removed (file deleted)", key);
         }

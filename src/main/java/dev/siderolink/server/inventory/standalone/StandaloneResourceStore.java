@@ -361,6 +361,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
                 try {
                     if (!Files.exists(bindingFile(uuid))) {
                         loaded.remove(uuid);
+                        files.forget(bindingFile(uuid));
                         cache.remove(uuid);
                         log.info("server binding {} removed (file deleted)", uuid);
                     }
@@ -381,6 +382,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             attrs = Files.readAttributes(file, BasicFileAttributes.class);
         } catch (NoSuchFileException e) {
             if (loaded.remove(uuid) != null) {
+                files.forget(file);
                 cache.remove(uuid);
                 log.info("server binding {} removed (file deleted)", uuid);
             }

@@ -541,7 +541,9 @@ class StandaloneResourceStoreTest {
         assertThat(events).extracting(e -> e.binding().siderolink().address()).containsOnly(address);
         assertThat(keys).contains((String) onDisk.get("spec", "siderolink", "publicKey"));
         assertThat(store.binding(uuid)).get().extracting(b -> b.siderolink().publicKey()).isEqualTo(onDisk.get("spec", "siderolink", "publicKey"));
-        assertThat(listNames(bindingsDir())).containsExactly(uuid + ".yaml");
+        // no temp file left behind, only the one recycled spare
+        assertThat(listNames(bindingsDir())).filteredOn(name -> !AtomicFilesTest.isSpare(name)).containsExactly(uuid + ".yaml");
+        assertThat(listNames(bindingsDir())).filteredOn(AtomicFilesTest::isSpare).hasSize(1);
     }
 
     @Test
