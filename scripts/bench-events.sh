@@ -30,6 +30,8 @@
 #                      temporary directory (the default), or /dev/null
 #   SCENARIOS          subset of "print-only status-max status-rate disk" (the default)
 #   DISK_THREADS       writer threads of the disk scenario                         (default 10 x cores)
+#   DISK_PROTOCOL      recycle (the store's own replace) or fresh (a new temp file  (default recycle)
+#                      per write, what the store did before)
 #   BUILD              auto (rebuild when sources are newer), always, never        (default auto)
 #   STATE_PARENT       where the temporary state directory is created              (default ${TMPDIR:-/tmp})
 #   STARTUP_TIMEOUT    seconds to wait for /actuator/health                        (default 180)
@@ -52,6 +54,7 @@ WATCH_NODES=${WATCH_NODES:-10}
 POLL_MICROS=${POLL_MICROS:-1000}
 SCENARIOS=${SCENARIOS:-"print-only status-max status-rate disk"}
 DISK_THREADS=${DISK_THREADS:-$(( 10 * $(nproc) ))}
+DISK_PROTOCOL=${DISK_PROTOCOL:-recycle}
 BUILD=${BUILD:-auto}
 STATE_PARENT=${STATE_PARENT:-${TMPDIR:-/tmp}}
 STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-180}
@@ -241,7 +244,7 @@ for s in $ordered; do
     log "scenario disk: durable file replaces in $WORK/disk, no server, ${WARMUP_SECONDS}s warm-up, ${DURATION_SECONDS}s measured"
     # shellcheck disable=SC2086
     timeout --kill-after=10 "$budget" java $CLIENT_JAVA_OPTS -cp "$CLIENT_CP" dev.siderolink.server.bench.DiskReplaceLoad \
-      --dir="$WORK/disk" --files=$(( 2 * NODES )) --threads="$DISK_THREADS" \
+      --dir="$WORK/disk" --files=$(( 2 * NODES )) --threads="$DISK_THREADS" --protocol="$DISK_PROTOCOL" \
       --warmup-seconds="$WARMUP_SECONDS" --duration-seconds="$DURATION_SECONDS" \
       >"$WORK/$s.out" &
   else

@@ -23,6 +23,7 @@
 #                      file creation dearer for the next minute or so (ext4 skips inodes
 #                      deleted in the last 60 s), so disk runs last, with the server stopped
 #   DISK_THREADS       writer threads of the disk scenario (default 10 x cores, the cap of
+#   DISK_PROTOCOL      recycle (the store's own replace, default) or fresh (a new temp file per write)
 #                      Reactor's boundedElastic scheduler the standalone store writes on)
 #   BUILD              auto (rebuild when sources are newer), always, never (default auto)
 #   STATE_PARENT       where the temporary state directory is created     (default ${TMPDIR:-/tmp})
@@ -42,6 +43,7 @@ UUIDS=${UUIDS:-1000}
 MAX_CALLS=${MAX_CALLS:-2000000}
 SCENARIOS=${SCENARIOS:-"baseline reprovision first-provision disk"}
 DISK_THREADS=${DISK_THREADS:-$(( 10 * $(nproc) ))}
+DISK_PROTOCOL=${DISK_PROTOCOL:-recycle}
 BUILD=${BUILD:-auto}
 STATE_PARENT=${STATE_PARENT:-${TMPDIR:-/tmp}}
 STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-180}
@@ -209,7 +211,7 @@ for s in $ordered; do
     log "scenario disk: durable file replaces in $WORK/disk, no server involved, ${WARMUP_SECONDS}s warm-up, ${DURATION_SECONDS}s measured"
     # shellcheck disable=SC2086
     timeout --kill-after=10 "$budget" java $CLIENT_JAVA_OPTS -cp "$CLIENT_CP" dev.siderolink.server.bench.DiskReplaceLoad \
-      --dir="$WORK/disk" --files="$UUIDS" --threads="$DISK_THREADS" \
+      --dir="$WORK/disk" --files="$UUIDS" --threads="$DISK_THREADS" --protocol="$DISK_PROTOCOL" \
       --warmup-seconds="$WARMUP_SECONDS" --duration-seconds="$DURATION_SECONDS" --max-ops="$MAX_CALLS" \
       >"$WORK/$s.out" &
   else

@@ -19,16 +19,19 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import dev.siderolink.server.inventory.standalone.StandaloneWrites;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 /**
- * The storage reference for the Provision benchmark: what the file system under the state
- * directory allows, with no server involved. Worker threads replace small files (about the size
- * of a ServerBinding) with the same durable protocol a provision needs: new temp file in the same
- * directory, write, fsync, atomic rename over the old file, fsync of the directory. The files are
- * a fixed set cycled through, like the reprovision scenario. Bounded by time and count; prints the
- * same {@code RESULT key=value ...} line as {@link ProvisionLoad}.
+ * The storage reference for the Provision and event benchmarks: what the file system under the
+ * state directory allows, with no server involved. Worker threads replace small files (about the
+ * size of a ServerBinding) durably, with one of two protocols: {@code recycle} (the default) is
+ * the standalone store's own ({@link StandaloneWrites}: the replaced inode is kept as the next
+ * write's spare); {@code fresh} is the textbook one the store used before: new temp file in the
+ * same directory, write, fsync, atomic rename over the old file, fsync of the directory. The files
+ * are a fixed set cycled through, like the reprovision scenario. Bounded by time and count; prints
+ * the same {@code RESULT key=value ...} line as {@link ProvisionLoad}.
  */
 public final class DiskReplaceLoad {
 
@@ -38,6 +41,8 @@ public final class DiskReplaceLoad {
     private final double warmupSeconds;
     private final double durationSeconds;
     private final long maxOps;
+    private final String protocol;
+    private final StandaloneWrites recycling = new StandaloneWrites();
     private final AtomicLong cursor = new AtomicLong();
     private final AtomicLong issued = new AtomicLong();
     private volatile Window current;
@@ -59,8 +64,9 @@ public final class DiskReplaceLoad {
         }
     }
 
-    DiskReplaceLoad(Path dir, int threads, int files, double warmupSeconds, double durationSeconds, long maxOps) {
+    DiskReplaceLoad(Path dir, int threads, int files, double warmupSeconds, double durationSeconds, long maxOps, String protocol) {
         this.dir = dir;
+        this.protocol = protocol;
         this.threads = threads;
         this.files = files;
         this.warmupSeconds = warmupSeconds;
@@ -76,6 +82,7 @@ public final class DiskReplaceLoad {
         values.put("warmup-seconds", "5");
         values.put("duration-seconds", "15");
         values.put("max-ops", "2000000");
+        values.put("protocol", "recycle");
         DiskReplaceLoad load;
         try {
             for (String arg : args) {
@@ -91,12 +98,13 @@ public final class DiskReplaceLoad {
             }
             load = new DiskReplaceLoad(Path.of(values.get("dir")), Integer.parseInt(values.get("threads")),
                     Integer.parseInt(values.get("files")), Double.parseDouble(values.get("warmup-seconds")),
-                    Double.parseDouble(values.get("duration-seconds")), Long.parseLong(values.get("max-ops")));
+                    Double.parseDouble(values.get("duration-seconds")), Long.parseLong(values.get("max-ops")),
+                    values.get("protocol"));
             load.check();
         } catch (IllegalArgumentException e) {
             System.err.println("DiskReplaceLoad: " + e.getMessage());
             System.err.println("usage: DiskReplaceLoad --dir=D [--threads=10*cores] [--files=1000] [--warmup-seconds=5]"
-                    + " [--duration-seconds=15] [--max-ops=2000000]");
+                    + " [--duration-seconds=15] [--max-ops=2000000] [--protocol=recycle|fresh]");
             System.exit(2);
             return;
         }
@@ -116,11 +124,14 @@ public final class DiskReplaceLoad {
         if (maxOps < 1) {
             throw new IllegalArgumentException("max-ops must be >= 1");
         }
+        if (!protocol.equals("recycle") && !protocol.equals("fresh")) {
+            throw new IllegalArgumentException("protocol must be recycle (the store's) or fresh (a new temp file per write)");
+        }
     }
 
     int run() throws IOException, InterruptedException {
-        System.out.printf(Locale.ROOT, "disk: %d threads durably replacing %d files in %s, warm-up %.1f s, measure %.1f s%n",
-                threads, files, dir, warmupSeconds, durationSeconds);
+        System.out.printf(Locale.ROOT, "disk: %d threads durably replacing %d files in %s (protocol %s), warm-up %.1f s, measure %.1f s%n",
+                threads, files, dir, protocol, warmupSeconds, durationSeconds);
         Files.createDirectories(dir);
         long setupStart = System.nanoTime();
         for (int i = 0; i < files; i++) {
@@ -201,8 +212,16 @@ public final class DiskReplaceLoad {
         }
     }
 
-    /** The durable replace: temp file, fsync, rename over the target, fsync of the directory. */
     private void replace(int index) throws IOException {
+        if (protocol.equals("recycle")) {
+            recycling.replace(dir.resolve("f" + index + ".yaml"), content(index));
+        } else {
+            replaceFresh(index);
+        }
+    }
+
+    /** The textbook durable replace: new temp file, fsync, rename over the target, fsync of the directory. */
+    private void replaceFresh(int index) throws IOException {
         String name = "f" + index + ".yaml";
         Path target = dir.resolve(name);
         Path temp = dir.resolve("." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");

@@ -30,7 +30,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -52,6 +54,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     static final String METALMACHINES_DIR = "metalmachines";
     private static final String YAML = ".yaml";
     private static final int LOCK_STRIPES = 256;
+    private static final int IO_THREADS = 10 * Runtime.getRuntime().availableProcessors();
 
     private final Path dir;
     private final Path bindingsDir;
@@ -65,6 +68,8 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private final Set<Path> reportedBad = ConcurrentHashMap.newKeySet();
     private final MetalMachineFiles metalMachines;
     private final Scheduler rescanScheduler = Schedulers.newSingle("standalone-rescan", true);
+    /** Where file reads and writes run: never on an event loop. */
+    private final Scheduler io = Schedulers.newBoundedElastic(IO_THREADS, Integer.MAX_VALUE, IoThread::new, 60);
     private volatile Disposable rescans;
     private volatile boolean synced;
 
@@ -76,6 +81,26 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     }
 
     private record Loaded(GenericKubernetesResource resource, Stamp stamp) {}
+
+    /** A thread of {@link #io}. */
+    private static final class IoThread extends Thread {
+        private static final AtomicInteger COUNT = new AtomicInteger();
+
+        IoThread(Runnable task) {
+            super(task, "standalone-io-" + COUNT.incrementAndGet());
+            setDaemon(true);
+        }
+    }
+
+    /**
+     * Runs {@code work} on an IO thread. Work started from one runs right there: the MetalMachine
+     * mirror that follows a binding write then does not queue behind other servers' writes again.
+     */
+    private <T> Mono<T> onIo(Callable<T> work) {
+        return Mono.defer(() -> Thread.currentThread() instanceof IoThread
+                ? Mono.fromCallable(work)
+                : Mono.fromCallable(work).subscribeOn(io));
+    }
 
     public StandaloneResourceStore(Path dir, String namespace, boolean autoAccept) {
         this(dir, namespace, autoAccept, new AtomicFiles());
@@ -153,13 +178,14 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             current.dispose();
         }
         rescanScheduler.dispose();
+        io.dispose();
     }
 
     // ---- installation Secret ----
 
     @Override
     public Mono<InstallationSecret> loadOrCreateInstallationSecret(Supplier<InstallationSecret> generator) {
-        return Mono.fromCallable(() -> {
+        return onIo(() -> {
                     Path file = dir.resolve(SECRET_FILE);
                     if (Files.exists(file)) {
                         return readSecret(file);
@@ -171,8 +197,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
                         return fresh;
                     }
                     return readSecret(file); // another process won the race
-                })
-                .subscribeOn(Schedulers.boundedElastic());
+                });
     }
 
     private Secret encodeSecret(InstallationSecret secret) {
@@ -259,8 +284,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     /** Rewrites {@code metalmachines/<namespace>/<name>.yaml}; never creates one (false when it does not exist). */
     @Override
     public Mono<Boolean> updateMetalMachineStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update) {
-        return Mono.fromCallable(() -> metalMachines.updateStatus(key, update))
-                .subscribeOn(Schedulers.boundedElastic());
+        return onIo(() -> metalMachines.updateStatus(key, update));
     }
 
     // ---- ServerBindings: file handling ----
@@ -268,16 +292,15 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     /** Runs {@code mutate} on a copy of the binding under its lock; writes the file when it says it changed something. */
     private Mono<ServerBinding> lockedUpdate(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) {
         ResourceNames.require(uuid);
-        return Mono.fromCallable(() -> {
-                    ReentrantLock lock = lockFor(uuid);
-                    lock.lock();
-                    try {
-                        return updateLocked(uuid, create, mutate);
-                    } finally {
-                        lock.unlock();
-                    }
-                })
-                .subscribeOn(Schedulers.boundedElastic());
+        return onIo(() -> {
+            ReentrantLock lock = lockFor(uuid);
+            lock.lock();
+            try {
+                return updateLocked(uuid, create, mutate);
+            } finally {
+                lock.unlock();
+            }
+        });
     }
 
     private ServerBinding updateLocked(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) throws IOException {

@@ -547,6 +547,32 @@ class StandaloneResourceStoreTest {
     }
 
     @Test
+    void fileWorkRunsOnStoreThreadsAndAMirrorFollowsItsBindingOnTheSameThread() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "m"));
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        List<String> threads = new CopyOnWriteArrayList<>();
+        MetalMachine.Key key = new MetalMachine.Key("default", "worker-1");
+
+        // subscribed from a non-blocking thread, as the event sink's transport threads do
+        reactor.core.publisher.Mono.defer(() -> store.updateReport(uuid, report -> {
+                            threads.add(Thread.currentThread().getName());
+                            return new dev.siderolink.server.inventory.NodeReport(report.conditions(), report.addresses(), "node-1");
+                        })
+                        .flatMap(binding -> store.updateMetalMachineStatus(key, status -> {
+                            threads.add(Thread.currentThread().getName());
+                            return new MetalMachineStatus(status.conditions(), List.of(new MetalMachineStatus.Address("Hostname", "node-1")));
+                        })))
+                .subscribeOn(reactor.core.scheduler.Schedulers.parallel())
+                .block(WAIT);
+
+        assertThat(threads).hasSize(2).allMatch(name -> name.startsWith("standalone-io-"));
+        assertThat(threads.get(1)).isEqualTo(threads.get(0));
+        assertThat((Object) readMetalMachine("default", "worker-1").get("status", "addresses", 0, "address")).isEqualTo("node-1");
+    }
+
+    @Test
     void parallelUpdatesOfManyUuidsAllLand() throws Exception {
         StandaloneResourceStore store = open(true);
         Map<String, String> keyByUuid = Stream.generate(StandaloneResourceStoreTest::newUuid).limit(50)
