@@ -22,9 +22,9 @@
 #                      disk churns inodes, and on ext4 without a journal freed inodes make
 #                      file creation dearer for the next minute or so (ext4 skips inodes
 #                      deleted in the last 60 s), so disk runs last, with the server stopped
-#   DISK_THREADS       writer threads of the disk scenario (default 10 x cores, the cap of
+#   DISK_THREADS       writer threads of the disk scenario (default 10 x cores, the number
+#                      of IO threads the standalone store writes on)
 #   DISK_PROTOCOL      recycle (the store's own replace, default) or fresh (a new temp file per write)
-#                      Reactor's boundedElastic scheduler the standalone store writes on)
 #   BUILD              auto (rebuild when sources are newer), always, never (default auto)
 #   STATE_PARENT       where the temporary state directory is created     (default ${TMPDIR:-/tmp})
 #                      fsync cost depends on this file system; tmpfs would make it free
