@@ -24,11 +24,13 @@ public final class BindingCache {
     private final Sinks.Many<BindingEvent> events = Sinks.many().multicast().directBestEffort();
 
     public void put(ServerBinding binding) {
+        // Index first: whoever sees the binding must also see its address as assigned.
+        Optional<IPv6Address> address = SiderolinkNetwork.parseStored(binding.siderolink().address());
+        address.ifPresent(a -> uuidByAddress.put(a, binding.uuid()));
         ServerBinding previous = byUuid.put(binding.uuid(), binding);
-        if (previous != null) {
+        if (previous != null && !SiderolinkNetwork.parseStored(previous.siderolink().address()).equals(address)) {
             unindex(previous);
         }
-        SiderolinkNetwork.parseStored(binding.siderolink().address()).ifPresent(a -> uuidByAddress.put(a, binding.uuid()));
         if (!Objects.equals(previous, binding)) {
             emit(new BindingEvent(previous == null ? Change.ADDED : Change.MODIFIED, binding));
         }

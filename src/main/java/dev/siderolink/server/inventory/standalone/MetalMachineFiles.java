@@ -48,6 +48,7 @@ final class MetalMachineFiles {
     private final MetalMachineCache cache;
     private final KubernetesSerialization serialization;
     private final AtomicFiles files;
+    private final YamlFiles yaml;
     /** What we last read or wrote per MetalMachine, to tell our own writes from hand edits; changed under the key's lock. */
     private final Map<MetalMachine.Key, Loaded> loaded = new ConcurrentHashMap<>();
     private final Set<Path> reported = ConcurrentHashMap.newKeySet();
@@ -58,7 +59,8 @@ final class MetalMachineFiles {
     /** What a file holds now, as far as the cache is concerned. */
     private enum State { USABLE, MISSING, UNUSABLE }
 
-    MetalMachineFiles(Path root, MetalMachineCache cache, KubernetesSerialization serialization, AtomicFiles files) {
+    MetalMachineFiles(Path root, MetalMachineCache cache, KubernetesSerialization serialization, YamlFiles yaml, AtomicFiles files) {
+        this.yaml = yaml;
         this.root = root;
         this.cache = cache;
         this.serialization = serialization;
@@ -132,10 +134,9 @@ final class MetalMachineFiles {
             }
             GenericKubernetesResource resource = serialization.clone(current.resource());
             MetalMachineResources.setStatus(resource, next);
-            byte[] yaml = serialization.asYaml(resource).getBytes(StandardCharsets.UTF_8);
             BasicFileAttributes written;
             try {
-                written = files.write(file, yaml, false);
+                written = files.write(file, yaml.toYaml(resource), false);
             } catch (IOException e) {
                 throw new StoreUnavailableException("cannot write " + file + ": " + e.getMessage(), e);
             }

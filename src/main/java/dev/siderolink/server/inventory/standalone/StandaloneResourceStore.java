@@ -62,6 +62,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private final boolean autoAccept;
     private final AtomicFiles files;
     private final KubernetesSerialization serialization = new KubernetesSerialization();
+    private final YamlFiles yaml = new YamlFiles(serialization);
     /** What we last read or wrote per binding, to tell our own writes from hand edits. */
     private final Map<String, Loaded> loaded = new ConcurrentHashMap<>();
     private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
@@ -115,7 +116,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         for (int i = 0; i < locks.length; i++) {
             locks[i] = new ReentrantLock();
         }
-        this.metalMachines = new MetalMachineFiles(this.dir.resolve(METALMACHINES_DIR), metalMachineCache, serialization, files);
+        this.metalMachines = new MetalMachineFiles(this.dir.resolve(METALMACHINES_DIR), metalMachineCache, serialization, yaml, files);
         prepareDirectory();
         rescan();
         synced = true;
@@ -191,8 +192,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
                         return readSecret(file);
                     }
                     InstallationSecret fresh = generator.get();
-                    byte[] yaml = serialization.asYaml(encodeSecret(fresh)).getBytes(StandardCharsets.UTF_8);
-                    if (files.createExclusive(file, yaml, true)) {
+                    if (files.createExclusive(file, yaml.toYaml(encodeSecret(fresh)), true)) {
                         log.info("created {} for a new SideroLink installation", file);
                         return fresh;
                     }
@@ -323,10 +323,9 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         if (!mutate.test(resource) && current != null) {
             return ServerBindingResources.toBinding(resource);
         }
-        byte[] yaml = serialization.asYaml(resource).getBytes(StandardCharsets.UTF_8);
         BasicFileAttributes written;
         try {
-            written = files.write(file, yaml, false);
+            written = files.write(file, yaml.toYaml(resource), false);
         } catch (IOException e) {
             throw new StoreUnavailableException("cannot write " + file + ": " + e.getMessage(), e);
         }
