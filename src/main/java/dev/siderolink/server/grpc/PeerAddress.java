@@ -7,6 +7,9 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import inet.ipaddr.ipv6.IPv6Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
@@ -32,12 +35,9 @@ public final class PeerAddress implements ServerInterceptor {
     /** {@code [addr]:port} for IPv6, {@code addr:port} for IPv4, as the reference logs nodes. */
     public static String format(SocketAddress address) {
         if (address instanceof InetSocketAddress inet && inet.getAddress() != null) {
-            String host = inet.getAddress().getHostAddress();
-            int zone = host.indexOf('%');
-            if (zone >= 0) {
-                host = host.substring(0, zone);
-            }
-            host = host.contains(":") ? "[" + new inet.ipaddr.IPAddressString(host).getAddress().toCompressedString() + "]" : host;
+            InetAddress ip = inet.getAddress();
+            // From the bytes (no zone, no string parsing): this runs for every event a node sends.
+            String host = ip instanceof Inet6Address ? "[" + new IPv6Address(ip.getAddress()).toCompressedString() + "]" : ip.getHostAddress();
             return host + ":" + inet.getPort();
         }
         return String.valueOf(address);
