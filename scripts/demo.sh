@@ -87,7 +87,7 @@ stop_pid() { # stop_pid <pid> <seconds>: SIGTERM, then SIGKILL after the grace p
 
 cleanup() {
     local rc=$? left=() p i server_wg=
-    trap - EXIT INT TERM
+    trap - EXIT INT TERM ERR
     set +e
     if [ "$rc" -ne 0 ] && [ -f "$WORK/server.err" ]; then
         printf '\ndemo: the server log (last 40 lines of stderr):\n' >&2
@@ -108,6 +108,7 @@ cleanup() {
         [ -z "$server_wg" ] && break
         sleep 0.2
     done
+    for p in $server_wg; do stop_pid "$p" 5; done # the server's wireguard-go, if it outlived the server
     rm -f "/var/run/wireguard/$NODE_IF.sock" "/var/run/wireguard/$SERVER_IF.sock"
     rm -rf "$WORK"
     # what must be gone now
@@ -131,6 +132,7 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
+trap 'printf "demo: error: this step failed (exit status %s): %s\n" "$?" "$BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
