@@ -9,12 +9,20 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * What a Talos node does on the wire, as a tiny program run inside the node's network namespace
  * ({@code ip netns exec}): Provision over the normal network, then UDP and TCP to the server's
  * tunnel address, and events to its sink (plaintext gRPC, as Talos publishes them). One action per
  * run; results on stdout as {@code key=value} lines.
+ *
+ * <pre>
+ * provision   &lt;host&gt; &lt;port&gt; &lt;uuid&gt; &lt;public key&gt;
+ * udp | tcp   &lt;address&gt; &lt;port&gt; &lt;message&gt;...           one datagram / one line per message
+ * event       &lt;address&gt; &lt;port&gt; &lt;sequence:action&gt; &lt;id&gt;  one SequenceEvent
+ * boot-events &lt;address&gt; &lt;port&gt; install|boot &lt;hostname&gt; &lt;address,...&gt;   see {@link BootEvents}
+ * </pre>
  */
 public final class NodeAgent {
 
@@ -23,9 +31,11 @@ public final class NodeAgent {
     public static void main(String[] args) throws Exception {
         switch (args[0]) {
             case "provision" -> provision(args[1], Integer.parseInt(args[2]), args[3], args[4]);
-            case "udp" -> udp(args[1], Integer.parseInt(args[2]), args[3]);
-            case "tcp" -> tcp(args[1], Integer.parseInt(args[2]), args[3]);
+            case "udp" -> udp(args[1], Integer.parseInt(args[2]), java.util.Arrays.copyOfRange(args, 3, args.length));
+            case "tcp" -> tcp(args[1], Integer.parseInt(args[2]), java.util.Arrays.copyOfRange(args, 3, args.length));
             case "event" -> event(args[1], Integer.parseInt(args[2]), args[3], args[4]);
+            case "boot-events" -> System.exit(BootEvents.publish(args[1], Integer.parseInt(args[2]), args[3], args[4],
+                    List.of(args[5].split(","))) ? 0 : 1);
             default -> throw new IllegalArgumentException("unknown action " + args[0]);
         }
     }
@@ -43,18 +53,24 @@ public final class NodeAgent {
         }
     }
 
-    private static void udp(String address, int port, String message) throws Exception {
+    /** One datagram per message, from one socket (as Talos' connected UDP socket). */
+    private static void udp(String address, int port, String... messages) throws Exception {
         try (DatagramSocket socket = new DatagramSocket()) {
-            byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
-            socket.send(new DatagramPacket(bytes, bytes.length, InetAddress.getByName(address), port));
+            for (String message : messages) {
+                byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+                socket.send(new DatagramPacket(bytes, bytes.length, InetAddress.getByName(address), port));
+            }
         }
     }
 
-    private static void tcp(String address, int port, String message) throws Exception {
+    /** One line per message, on one connection. */
+    private static void tcp(String address, int port, String... messages) throws Exception {
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(InetAddress.getByName(address), port), 3000);
             OutputStream out = socket.getOutputStream();
-            out.write((message + "\n").getBytes(StandardCharsets.UTF_8));
+            for (String message : messages) {
+                out.write((message + "\n").getBytes(StandardCharsets.UTF_8));
+            }
             out.flush();
         }
     }
