@@ -5,8 +5,10 @@
 #   docker run --rm --cap-add NET_ADMIN --device /dev/net/tun --user 0 siderolink-server:0.1.0-SNAPSHOT \
 #       link,serverlogs,serverevents --siderolink.wireguard.endpoint=203.0.113.10
 #
-# Not built on the machines this project is developed on (no container engine there): the steps
-# below are the project's own build commands, but the image itself is untested. See docs/deployment.md.
+# Never built by us: the machines this project is developed on run no container engine and cannot
+# pull base images. The build stage's two Maven commands were run on Debian bookworm's JDK 17 with an
+# empty local repository, and the entrypoint is tested against the packaged jar (EntrypointIT); the
+# image itself is untested. See docs/deployment.md.
 
 # ---- build: the project's Maven wrapper on Debian's JDK 17 ----
 FROM debian:bookworm-slim AS build
@@ -16,7 +18,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, in their own layer: it is rebuilt only when the pom or the wrapper change.
-# (go-offline misses what plugins fetch while they run, e.g. protoc; `package` downloads that.)
+# (go-offline does not fetch everything: protoc and version-range metadata come with `package`.)
 COPY mvnw pom.xml ./
 COPY .mvn .mvn
 RUN ./mvnw -B -ntp -q dependency:go-offline

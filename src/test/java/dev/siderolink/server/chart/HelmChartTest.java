@@ -383,8 +383,12 @@ class HelmChartTest {
     @Test
     void everyValueIsInTheDeploymentDocsTable() throws Exception {
         String docs = Files.readString(Path.of(System.getProperty("basedir", "."), "docs", "deployment.md"));
+        int start = docs.indexOf("\n## Values");
+        assertThat(start).as("a \"## Values\" section").isNotNegative();
+        int end = docs.indexOf("\n## ", start + 1);
+        String section = docs.substring(start, end < 0 ? docs.length() : end);
         Set<String> documented = new TreeSet<>();
-        Matcher row = Pattern.compile("(?m)^\\| `([A-Za-z0-9_.]+)` \\|").matcher(docs);
+        Matcher row = Pattern.compile("(?m)^\\| `([A-Za-z0-9_.]+)` \\|").matcher(section);
         while (row.find()) {
             documented.add(row.group(1));
         }
