@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.PodSpec;
@@ -88,6 +89,30 @@ class HelmChartTest {
         assertThatThrownBy(() -> RenderedChart.renderRaw(""))
                 .hasMessageContaining("wireguard.endpoint is required")
                 .hasMessageContaining("--set wireguard.endpoint=");
+    }
+
+    @Test
+    void notesTellHowToReachTheServicesAndFollowEachStream(@TempDir Path dir) throws Exception {
+        // helm template leaves NOTES.txt out: render it as a ConfigMap of a copy of the chart
+        Path chart = dir.resolve("siderolink-server");
+        FileSystemUtils.copyRecursively(RenderedChart.CHART, chart);
+        String notes = Files.readString(chart.resolve("templates/NOTES.txt"));
+        Files.delete(chart.resolve("templates/NOTES.txt"));
+        Files.writeString(chart.resolve("templates/notes.tpl"), "{{- define \"test.notes\" -}}\n" + notes + "{{- end }}\n");
+        Files.writeString(chart.resolve("templates/notes.yaml"),
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include \"test.notes\" . | quote }}\n");
+        Path values = Files.writeString(dir.resolve("values.yaml"), "wireguard: {endpoint: 203.0.113.10}\nprovision: {joinToken: {value: t}}\n");
+        String rendered = new Helm(chart).template().withName(RELEASE).withNamespace(NAMESPACE).withValuesFile(values).call();
+        String text = RenderedChart.parse(rendered).stream().filter(ConfigMap.class::isInstance).map(ConfigMap.class::cast)
+                .findFirst().orElseThrow().getData().get("notes");
+        assertThat(text)
+                .contains("203.0.113.10")
+                .contains("kubectl -n sidero-system get service siderolink-server-wireguard")
+                .contains("siderolink.api=<api service address>:8081?jointoken=<token>")
+                .contains("kubectl -n sidero-system logs deployment/siderolink-server -c serverlogs -f")
+                .contains("kubectl -n sidero-system logs deployment/siderolink-server -c serverevents -f")
+                .contains("talos.logging.kernel=tcp://[<prefix>::1]:4001")
+                .contains("talos.events.sink=[<prefix>::1]:4002");
     }
 
     // ---- the pod ----

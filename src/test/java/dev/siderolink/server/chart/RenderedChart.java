@@ -69,7 +69,8 @@ public final class RenderedChart {
         }
     }
 
-    private static List<HasMetadata> parse(String yaml) {
+    /** The objects of a multi-document YAML text, as fabric8 model classes. */
+    static List<HasMetadata> parse(String yaml) {
         List<HasMetadata> result = new ArrayList<>();
         for (String document : yaml.split("(?m)^---\\s*$")) {
             boolean empty = document.lines().allMatch(l -> l.isBlank() || l.stripLeading().startsWith("#"));
