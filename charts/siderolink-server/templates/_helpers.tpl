@@ -46,7 +46,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
-{{/* The Secret holding the join token, and its key; empty when no token is configured. */}}
+{{/* The name of the Secret holding the join token; empty when no token is configured. */}}
 {{- define "siderolink.joinTokenSecret" -}}
 {{- $token := .Values.provision.joinToken }}
 {{- if and $token.value $token.existingSecret }}
@@ -59,6 +59,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* The join token's key in that Secret. */}}
 {{- define "siderolink.joinTokenKey" -}}
 {{- if .Values.provision.joinToken.existingSecret }}
 {{- required "provision.joinToken.existingSecretKey: the key of the join token in provision.joinToken.existingSecret" .Values.provision.joinToken.existingSecretKey }}
