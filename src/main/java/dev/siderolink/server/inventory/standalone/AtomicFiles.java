@@ -1,6 +1,7 @@
 package dev.siderolink.server.inventory.standalone;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
@@ -13,7 +14,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -41,6 +44,7 @@ class AtomicFiles {
     }
 
     private final Renamer renamer;
+    private final Map<Path, DirectorySync> directorySyncs = new ConcurrentHashMap<>();
     /** Names this process's spares apart from another process's (containers all have pid 1). */
     private final String spareToken = Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE) + ".spare";
 
@@ -186,9 +190,61 @@ class AtomicFiles {
     }
 
     /** Makes the rename itself durable (ext4/xfs need the directory flushed). */
-    private static void syncDirectory(Path dir) throws IOException {
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-            channel.force(true);
+    private void syncDirectory(Path dir) throws IOException {
+        directorySyncs.computeIfAbsent(dir, DirectorySync::new).sync();
+    }
+
+    /**
+     * Group commit of one directory's fsync: a caller returns once an fsync that started after its
+     * call has completed, so renames made while one fsync runs share the next one instead of each
+     * paying their own.
+     */
+    private static final class DirectorySync {
+        private final Path dir;
+        private long requested;
+        private long completed;
+        private boolean running;
+
+        DirectorySync(Path dir) {
+            this.dir = dir;
+        }
+
+        void sync() throws IOException {
+            long covered;
+            synchronized (this) {
+                long mine = ++requested;
+                while (true) {
+                    if (completed >= mine) {
+                        return;
+                    }
+                    if (!running) {
+                        running = true;
+                        covered = requested; // every rename made before this point
+                        break;
+                    }
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new InterruptedIOException("interrupted waiting for the fsync of " + dir);
+                    }
+                }
+            }
+            boolean done = false;
+            try {
+                try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+                    channel.force(true);
+                }
+                done = true;
+            } finally {
+                synchronized (this) {
+                    running = false;
+                    if (done) {
+                        completed = Math.max(completed, covered);
+                    }
+                    notifyAll(); // after a failure, a waiter runs the next fsync itself
+                }
+            }
         }
     }
 

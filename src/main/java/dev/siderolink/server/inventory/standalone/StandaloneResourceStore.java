@@ -32,6 +32,10 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
@@ -70,14 +74,20 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private final MetalMachineFiles metalMachines;
     private final Scheduler rescanScheduler = Schedulers.newSingle("standalone-rescan", true);
     /** Where file reads and writes run: never on an event loop. */
-    private final Scheduler io = Schedulers.newBoundedElastic(IO_THREADS, Integer.MAX_VALUE, IoThread::new, 60);
+    private final ExecutorService ioThreads = new ThreadPoolExecutor(IO_THREADS, IO_THREADS,
+            60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), IoThread::new);
+    /**
+     * One queue for all IO threads (boundedElastic queues per worker: a write could wait behind a
+     * slow fsync while other threads were idle).
+     */
+    private final Scheduler io = Schedulers.fromExecutorService(ioThreads, "standalone-io");
     private volatile Disposable rescans;
     private volatile boolean synced;
 
     /** A file's identity and content as last seen. */
     record Stamp(Object fileKey, long size, long modifiedNanos) {
         static Stamp of(BasicFileAttributes attrs) {
-            return new Stamp(attrs.fileKey(), attrs.size(), attrs.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS));
+            return new Stamp(attrs.fileKey(), attrs.size(), attrs.lastModifiedTime().to(TimeUnit.NANOSECONDS));
         }
     }
 
@@ -180,6 +190,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         }
         rescanScheduler.dispose();
         io.dispose();
+        ioThreads.shutdown();
     }
 
     // ---- installation Secret ----
