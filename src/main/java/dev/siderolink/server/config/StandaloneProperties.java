@@ -1,5 +1,7 @@
 package dev.siderolink.server.config;
 
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,10 +15,13 @@ import org.springframework.validation.annotation.Validated;
  * @param dir the state directory (created when missing)
  * @param autoAccept a node provisioning with an unknown UUID gets a ServerBinding created
  * @param rescanInterval how often the directory is checked for files changed by hand
+ * @param ioThreads threads that read and write the files; a write mostly waits for the disk
+ *     (fsync), so more threads than cores keep more writes in flight
  */
 @Validated
 @ConfigurationProperties("siderolink.standalone")
 public record StandaloneProperties(
         @DefaultValue("./var/siderolink") @NotNull Path dir,
         @DefaultValue("true") boolean autoAccept,
-        @DefaultValue("1s") @NotNull Duration rescanInterval) {}
+        @DefaultValue("1s") @NotNull Duration rescanInterval,
+        @DefaultValue("64") @Min(1) @Max(1024) int ioThreads) {}

@@ -58,7 +58,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     static final String METALMACHINES_DIR = "metalmachines";
     private static final String YAML = ".yaml";
     private static final int LOCK_STRIPES = 256;
-    private static final int IO_THREADS = 10 * Runtime.getRuntime().availableProcessors();
+    static final int DEFAULT_IO_THREADS = 64;
 
     private final Path dir;
     private final Path bindingsDir;
@@ -74,13 +74,12 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private final MetalMachineFiles metalMachines;
     private final Scheduler rescanScheduler = Schedulers.newSingle("standalone-rescan", true);
     /** Where file reads and writes run: never on an event loop. */
-    private final ExecutorService ioThreads = new ThreadPoolExecutor(IO_THREADS, IO_THREADS,
-            60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), IoThread::new);
+    private final ExecutorService ioThreads;
     /**
      * One queue for all IO threads (boundedElastic queues per worker: a write could wait behind a
      * slow fsync while other threads were idle).
      */
-    private final Scheduler io = Schedulers.fromExecutorService(ioThreads, "standalone-io");
+    private final Scheduler io;
     private volatile Disposable rescans;
     private volatile boolean synced;
 
@@ -114,10 +113,22 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     }
 
     public StandaloneResourceStore(Path dir, String namespace, boolean autoAccept) {
-        this(dir, namespace, autoAccept, new AtomicFiles());
+        this(dir, namespace, autoAccept, DEFAULT_IO_THREADS);
+    }
+
+    public StandaloneResourceStore(Path dir, String namespace, boolean autoAccept, int ioThreads) {
+        this(dir, namespace, autoAccept, new AtomicFiles(), ioThreads);
     }
 
     StandaloneResourceStore(Path dir, String namespace, boolean autoAccept, AtomicFiles files) {
+        this(dir, namespace, autoAccept, files, DEFAULT_IO_THREADS);
+    }
+
+    private StandaloneResourceStore(Path dir, String namespace, boolean autoAccept, AtomicFiles files, int ioThreads) {
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(ioThreads, ioThreads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), IoThread::new);
+        executor.allowCoreThreadTimeOut(true); // idle most of the time: no threads kept for nothing
+        this.ioThreads = executor;
+        this.io = Schedulers.fromExecutorService(executor, "standalone-io");
         this.dir = dir.toAbsolutePath().normalize();
         this.bindingsDir = this.dir.resolve(BINDINGS_DIR);
         this.namespace = namespace;

@@ -20,7 +20,7 @@ class StandaloneStoreConfiguration {
     StandaloneResourceStore standaloneResourceStore(StandaloneProperties standalone, SiderolinkProperties properties) {
         StandaloneResourceStore store;
         try {
-            store = new StandaloneResourceStore(standalone.dir(), properties.namespace(), standalone.autoAccept());
+            store = new StandaloneResourceStore(standalone.dir(), properties.namespace(), standalone.autoAccept(), standalone.ioThreads());
         } catch (StandaloneStateException e) {
             throw new StartupProblem(e.getMessage(), "Fix the directory's permissions, or point siderolink.standalone.dir (env SIDEROLINK_STANDALONE_DIR) at a writable directory.", e);
         }
