@@ -1,5 +1,6 @@
 package dev.siderolink.server.config;
 
+import static dev.siderolink.server.testing.RunningServer.details;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.siderolink.server.testing.FakeWireGuard;
@@ -20,7 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.springframework.core.ParameterizedTypeReference;
 
 /**
  * One image runs as three processes, each with its own {@code siderolink.components}: each must
@@ -30,7 +30,6 @@ import org.springframework.core.ParameterizedTypeReference;
  */
 class ProbeGroupsTest {
 
-    private static final ParameterizedTypeReference<Map<String, Object>> JSON = new ParameterizedTypeReference<>() {};
     private static final Set<String> OURS = Set.of("store", "wireguard", "peerReconciler", "provision", "serverlogs", "serverevents");
 
     @TempDir Path dir;
@@ -55,18 +54,18 @@ class ProbeGroupsTest {
     @MethodSource("processes")
     void eachProcessStartsAndItsProbesCheckExactlyItsOwnComponents(String components, Set<String> readiness, Set<String> liveness) {
         try (RunningServer server = start(components)) {
-            Map<String, Object> ready = get(server, "/actuator/health/readiness", 200);
+            Map<String, Object> ready = server.health("/readiness", 200);
             assertThat(ready).containsEntry("status", "UP");
             assertThat(components(ready).keySet()).containsExactlyInAnyOrderElementsOf(readiness);
 
-            Map<String, Object> live = get(server, "/actuator/health/liveness", 200);
+            Map<String, Object> live = server.health("/liveness", 200);
             assertThat(live).containsEntry("status", "UP");
             assertThat(components(live).keySet()).containsExactlyInAnyOrderElementsOf(liveness);
 
             Set<String> ours = new HashSet<>(readiness);
             ours.addAll(liveness);
             ours.retainAll(OURS);
-            assertThat(components(get(server, "/actuator/health", 200)).keySet()).as("this process's contributors and no other's")
+            assertThat(components(server.health("", 200)).keySet()).as("this process's contributors and no other's")
                     .filteredOn(OURS::contains).containsExactlyInAnyOrderElementsOf(ours);
         }
     }
@@ -74,15 +73,15 @@ class ProbeGroupsTest {
     @Test
     void theFullHealthShowsWhatEachComponentIsDoing() throws Exception {
         try (RunningServer server = start("link,serverlogs,serverevents")) {
-            int api = (Integer) details(get(server, "/actuator/health", 200), "provision").get("port");
+            int api = (Integer) details(server.health("", 200), "provision").get("port");
             try (ProvisionClient client = new ProvisionClient("127.0.0.1", api)) {
                 client.provision(ProvisionClient.request(UUID.randomUUID().toString(), ProvisionClient.newKey()).build());
             }
             server.bean(PeerReconciler.class).requestPass();
             Awaitility.await("the new peer is counted").atMost(Duration.ofSeconds(10)).until(() ->
-                    Integer.valueOf(1).equals(details(get(server, "/actuator/health", 200), "wireguard").get("peers")));
+                    Integer.valueOf(1).equals(details(server.health("", 200), "wireguard").get("peers")));
 
-            Map<String, Object> health = get(server, "/actuator/health", 200);
+            Map<String, Object> health = server.health("", 200);
             assertThat(details(health, "store")).containsEntry("type", "standalone").containsEntry("synced", true)
                     .containsEntry("bindings", 1).containsEntry("directory", dir.resolve("state").toString())
                     .containsKeys("metalMachines", "lastRescan");
@@ -114,17 +113,10 @@ class ProbeGroupsTest {
                 "--siderolink.events.output=" + dir.resolve("serverevents.jsonl"));
     }
 
-    static Map<String, Object> get(RunningServer server, String path, int status) {
-        return server.http.get().uri(path).exchange().expectStatus().isEqualTo(status).expectBody(JSON).returnResult().getResponseBody();
-    }
 
     @SuppressWarnings("unchecked")
     static Map<String, Object> components(Map<String, Object> health) {
         return (Map<String, Object>) health.get("components");
     }
 
-    @SuppressWarnings("unchecked")
-    static Map<String, Object> details(Map<String, Object> health, String component) {
-        return (Map<String, Object>) ((Map<String, Object>) components(health).get(component)).get("details");
-    }
 }

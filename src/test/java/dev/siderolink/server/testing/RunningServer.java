@@ -4,8 +4,10 @@ import dev.siderolink.server.SiderolinkServerApplication;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 /**
@@ -13,6 +15,8 @@ import org.springframework.test.web.reactive.server.WebTestClient;
  * slicing, metrics export on), with a client for its HTTP port. Closing it stops the server.
  */
 public final class RunningServer implements AutoCloseable {
+
+    private static final ParameterizedTypeReference<Map<String, Object>> JSON = new ParameterizedTypeReference<>() {};
 
     public final ConfigurableApplicationContext context;
     public final WebTestClient http;
@@ -35,6 +39,31 @@ public final class RunningServer implements AutoCloseable {
 
     public <T> T bean(Class<T> type) {
         return context.getBean(type);
+    }
+
+    /**
+     * GET {@code /actuator/health} plus {@code group} ("" for the whole health, else
+     * {@code /liveness} or {@code /readiness}), checking the HTTP status; the JSON body.
+     */
+    public Map<String, Object> health(String group, int status) {
+        return http.get().uri("/actuator/health" + group).exchange()
+                .expectStatus().isEqualTo(status).expectBody(JSON).returnResult().getResponseBody();
+    }
+
+    /** {@code components.<name>} of a health body. */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> component(Map<String, Object> health, String name) {
+        Map<String, Object> components = (Map<String, Object>) health.get("components");
+        if (components == null || !components.containsKey(name)) {
+            throw new AssertionError("no component " + name + " in " + health);
+        }
+        return (Map<String, Object>) components.get(name);
+    }
+
+    /** {@code components.<name>.details} of a health body. */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> details(Map<String, Object> health, String name) {
+        return (Map<String, Object>) component(health, name).get("details");
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.siderolink.server.wireguard;
 
+import static dev.siderolink.server.testing.RunningServer.component;
+import static dev.siderolink.server.testing.RunningServer.details;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.siderolink.server.testing.FakeWgCommands;
@@ -12,7 +14,6 @@ import java.util.Map;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.core.ParameterizedTypeReference;
 
 /**
  * The link process's probes over HTTP while its interface goes away and comes back: not ready
@@ -22,7 +23,6 @@ import org.springframework.core.ParameterizedTypeReference;
  */
 class LinkProbesTest {
 
-    private static final ParameterizedTypeReference<Map<String, Object>> JSON = new ParameterizedTypeReference<>() {};
     private static final String IF = "slprobe1";
 
     @TempDir Path dir;
@@ -39,19 +39,19 @@ class LinkProbesTest {
             FakeWgCommands wg = server.bean(FakeWgCommands.class);
             PeerReconciler reconciler = server.bean(PeerReconciler.class);
             Awaitility.await("first pass").atMost(Duration.ofSeconds(10)).until(() -> reconciler.lastSuccess() != null);
-            probe(server, "readiness", 200);
+            server.health("/readiness", 200);
 
             wg.links.remove(IF); // deleted by hand, or wireguard-go died
-            Map<String, Object> notReady = probe(server, "readiness", 503);
+            Map<String, Object> notReady = server.health("/readiness", 503);
             assertThat(component(notReady, "wireguard")).containsEntry("status", "DOWN");
             assertThat(details(notReady, "wireguard")).containsEntry("interfaceUp", false)
                     .containsEntry("reason", "interface " + IF + " is missing or down; the next reconcile pass recreates it");
             assertThat(component(notReady, "provision")).containsEntry("status", "UP");
-            assertThat(probe(server, "liveness", 200)).containsEntry("status", "UP");
+            assertThat(server.health("/liveness", 200)).containsEntry("status", "UP");
 
             reconciler.requestPass();
             Awaitility.await("interface recreated").atMost(Duration.ofSeconds(10)).until(() -> wg.links.containsKey(IF));
-            assertThat(details(probe(server, "readiness", 200), "wireguard")).containsEntry("interfaceUp", true);
+            assertThat(details(server.health("/readiness", 200), "wireguard")).containsEntry("interfaceUp", true);
             assertThat(server.http.get().uri("/actuator/prometheus").exchange().expectBody(String.class).returnResult().getResponseBody())
                     .contains("siderolink_wireguard_interface_recreations_total 1.0");
         }
@@ -73,30 +73,16 @@ class LinkProbesTest {
             wg.broken = true; // wg and ip stop answering
             reconciler.requestPass();
             Awaitility.await("failed pass").atMost(Duration.ofSeconds(10)).until(() -> reconciler.lastError() != null);
-            Map<String, Object> notReady = probe(server, "readiness", 503);
+            Map<String, Object> notReady = server.health("/readiness", 503);
             assertThat(details(notReady, "wireguard")).containsEntry("interfaceUp", false)
                     .hasEntrySatisfying("lastError", error -> assertThat((String) error).contains("no answer within"));
-            Map<String, Object> alive = probe(server, "liveness", 200);
+            Map<String, Object> alive = server.health("/liveness", 200);
             assertThat(component(alive, "peerReconciler")).containsEntry("status", "UP");
             assertThat(details(alive, "peerReconciler")).containsKey("lastError");
 
             wg.broken = false;
-            probe(server, "readiness", 200);
+            server.health("/readiness", 200);
         }
     }
 
-    private static Map<String, Object> probe(RunningServer server, String group, int status) {
-        return server.http.get().uri("/actuator/health/" + group).exchange()
-                .expectStatus().isEqualTo(status).expectBody(JSON).returnResult().getResponseBody();
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> component(Map<String, Object> health, String name) {
-        return (Map<String, Object>) ((Map<String, Object>) health.get("components")).get(name);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> details(Map<String, Object> health, String name) {
-        return (Map<String, Object>) component(health, name).get("details");
-    }
 }

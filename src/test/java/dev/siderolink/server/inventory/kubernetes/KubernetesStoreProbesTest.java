@@ -1,5 +1,7 @@
 package dev.siderolink.server.inventory.kubernetes;
 
+import static dev.siderolink.server.testing.RunningServer.component;
+import static dev.siderolink.server.testing.RunningServer.details;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.siderolink.server.inventory.ResourceStore;
@@ -24,7 +26,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
-import org.springframework.core.ParameterizedTypeReference;
 import reactor.test.StepVerifier;
 
 /**
@@ -34,8 +35,6 @@ import reactor.test.StepVerifier;
  * are complete leaves both probes at 200 (the cache keeps the last state, the informers reconnect).
  */
 class KubernetesStoreProbesTest {
-
-    private static final ParameterizedTypeReference<Map<String, Object>> JSON = new ParameterizedTypeReference<>() {};
 
     /** Merge patches as an API server applies them; MetalMachine lists and watches forbidden while {@code forbidden}. */
     static final class RbacDispatcher extends MergePatchCrudDispatcher {
@@ -87,8 +86,8 @@ class KubernetesStoreProbesTest {
                 "--siderolink.events.output=" + dir.resolve("serverevents.jsonl"))) {
 
             Awaitility.await("the refused list is reported").atMost(Duration.ofSeconds(15))
-                    .until(() -> metalMachines(probe(server, "readiness", 503)).containsKey("lastError"));
-            Map<String, Object> notReady = probe(server, "readiness", 503);
+                    .until(() -> metalMachines(server.health("/readiness", 503)).containsKey("lastError"));
+            Map<String, Object> notReady = server.health("/readiness", 503);
             assertThat(notReady).containsEntry("status", "DOWN");
             assertThat(component(notReady, "store")).containsEntry("status", "DOWN");
             assertThat(details(notReady, "store")).containsEntry("type", "kubernetes").containsEntry("synced", false)
@@ -96,21 +95,21 @@ class KubernetesStoreProbesTest {
             assertThat(metalMachines(notReady)).containsEntry("synced", false)
                     .hasEntrySatisfying("lastError", error -> assertThat((String) error).contains("Forbidden"));
             assertThat(component(notReady, "serverevents")).as("the sink itself listens").containsEntry("status", "UP");
-            assertThat(probe(server, "liveness", 200)).containsEntry("status", "UP");
+            assertThat(server.health("/liveness", 200)).containsEntry("status", "UP");
 
             dispatcher.forbidden = false; // the operator adds the missing ClusterRole rule
             Awaitility.await("ready without a restart").atMost(Duration.ofSeconds(20))
-                    .untilAsserted(() -> probe(server, "readiness", 200));
+                    .untilAsserted(() -> server.health("/readiness", 200));
             Awaitility.await("watches open").atMost(Duration.ofSeconds(10))
-                    .until(() -> Boolean.TRUE.equals(metalMachines(probe(server, "readiness", 200)).get("watching")));
+                    .until(() -> Boolean.TRUE.equals(metalMachines(server.health("/readiness", 200)).get("watching")));
 
             api.destroy(); // the API server goes away
             StepVerifier.create(server.bean(ResourceStore.class).updateConditions("any-server", conditions -> conditions))
                     .expectError(StoreUnavailableException.class)
                     .verify(Duration.ofSeconds(20));
             for (int i = 0; i < 5; i++) { // the informers keep retrying meanwhile; neither probe fails
-                assertThat(details(probe(server, "readiness", 200), "store")).containsEntry("synced", true);
-                assertThat(probe(server, "liveness", 200)).containsEntry("status", "UP");
+                assertThat(details(server.health("/readiness", 200), "store")).containsEntry("synced", true);
+                assertThat(server.health("/liveness", 200)).containsEntry("status", "UP");
                 sleep(500);
             }
         } finally {
@@ -119,20 +118,6 @@ class KubernetesStoreProbesTest {
         }
     }
 
-    private static Map<String, Object> probe(RunningServer server, String group, int status) {
-        return server.http.get().uri("/actuator/health/" + group).exchange()
-                .expectStatus().isEqualTo(status).expectBody(JSON).returnResult().getResponseBody();
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> component(Map<String, Object> health, String name) {
-        return (Map<String, Object>) ((Map<String, Object>) health.get("components")).get(name);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> details(Map<String, Object> health, String name) {
-        return (Map<String, Object>) component(health, name).get("details");
-    }
 
     @SuppressWarnings("unchecked")
     private static Map<String, Object> metalMachines(Map<String, Object> health) {
