@@ -57,6 +57,7 @@ final class EventMetrics {
     private final Counter writeFailed;
     private final Timer latency;
     private final LineChunk.Stream stream;
+    private volatile long lastEventMillis;
 
     EventMetrics(MeterRegistry registry) {
         for (TalosEvent.Kind kind : TalosEvent.Kind.values()) {
@@ -94,6 +95,7 @@ final class EventMetrics {
 
     void received(TalosEvent event) {
         (event.kind() == null ? receivedUnknown : received.get(event.kind())).increment();
+        lastEventMillis = System.currentTimeMillis();
     }
 
     void failed(Failure failure) {
@@ -114,5 +116,43 @@ final class EventMetrics {
 
     LineChunk.Stream stream() {
         return stream;
+    }
+
+    // ---- for health ----
+
+    /** When an event was last published to the sink; null before the first. */
+    java.time.Instant lastEvent() {
+        long millis = lastEventMillis;
+        return millis == 0 ? null : java.time.Instant.ofEpochMilli(millis);
+    }
+
+    long receivedCount() {
+        return (long) (receivedUnknown.count() + received.values().stream().mapToDouble(Counter::count).sum());
+    }
+
+    long writtenCount() {
+        return (long) written.count();
+    }
+
+    long statusUpdateCount() {
+        return (long) updates.count();
+    }
+
+    long replayCount() {
+        return (long) replays.count();
+    }
+
+    /** Events not (fully) applied so far, by reason; reasons that happened only. */
+    Map<String, Long> failuresByReason() {
+        Map<String, Long> counts = new java.util.TreeMap<>();
+        failures.forEach((failure, counter) -> {
+            if (counter.count() > 0) {
+                counts.put(failure.tag, (long) counter.count());
+            }
+        });
+        if (writeFailed.count() > 0) {
+            counts.put("output-error", (long) writeFailed.count());
+        }
+        return counts;
     }
 }

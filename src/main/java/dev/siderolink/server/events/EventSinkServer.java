@@ -60,6 +60,12 @@ final class EventSinkServer implements SmartLifecycle {
         return PeerAddress.format(new InetSocketAddress(address, p));
     }
 
+    /** True while the server is started and not shut down; it never restarts by itself. */
+    boolean isServing() {
+        Server current = server;
+        return current != null && !current.isShutdown();
+    }
+
     int boundPort() {
         Server current = server;
         return current == null ? -1 : current.getPort();

@@ -62,9 +62,10 @@ class EventsConfiguration {
         return new EventSinkServer(identity.network().serverAddress().toInetAddress(), properties.port(), new EventSinkService(handler));
     }
 
-    @Bean("servereventsHealthIndicator")
-    EventsHealthIndicator serverEventsHealthIndicator(EventSinkServer server, LineWriter serverEventsWriter) {
-        return new EventsHealthIndicator(server, serverEventsWriter);
+    /** {@code serverevents}: readiness and liveness of this component. */
+    @Bean(Component.Health.SERVEREVENTS + "HealthIndicator")
+    EventsHealthIndicator serverEventsHealthIndicator(EventSinkServer server, LineWriter serverEventsWriter, EventMetrics metrics) {
+        return new EventsHealthIndicator(server, serverEventsWriter, metrics);
     }
 
     /** Replay memory and queues of a deleted server are dropped with it (bounded memory). */

@@ -4,6 +4,7 @@ import dev.siderolink.server.installation.InstallationSecret;
 import inet.ipaddr.ipv6.IPv6Address;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -75,6 +76,18 @@ public interface ResourceStore {
     /** Changes to MetalMachines as they are seen (watch). Hot. */
     Flux<MetalMachineEvent> metalMachineEvents();
 
-    /** True once the cache holds a complete view (informer synced, directory loaded). */
+    /**
+     * True once the cache holds a complete view (informer synced, directory loaded). Stays true
+     * through later outages: the cache then holds the last state seen, and the store catches up by
+     * itself when its source is back.
+     */
     boolean isSynced();
+
+    /**
+     * What {@code /actuator/health} shows about this store besides {@link #isSynced}: the state of
+     * its watch, the last error seen, where it reads from. Never I/O; values are JSON-friendly.
+     */
+    default Map<String, Object> healthDetails() {
+        return Map.of();
+    }
 }

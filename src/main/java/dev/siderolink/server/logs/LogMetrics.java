@@ -75,6 +75,7 @@ final class LogMetrics implements AutoCloseable {
     private final Map<Transport, LineChunk.Stream> streams = new EnumMap<>(Transport.class);
     private final Map<String, Counter> perServerCounters = new ConcurrentHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
+    private volatile long lastAcceptedMillis;
     private final Counter refused;
     private final Disposable bindingDeletions;
 
@@ -127,6 +128,9 @@ final class LogMetrics implements AutoCloseable {
     }
 
     void accepted(String serverUuid, int messages) {
+        if (messages > 0) {
+            lastAcceptedMillis = System.currentTimeMillis();
+        }
         if (perServer && serverUuid != null && messages > 0) {
             perServerCounters.computeIfAbsent(serverUuid, uuid -> Counter.builder(PER_SERVER)
                     .description("Kernel log messages accepted from this server")
@@ -161,6 +165,31 @@ final class LogMetrics implements AutoCloseable {
 
     void connectionRefused() {
         refused.increment();
+    }
+
+    /** When a message was last accepted for the output; null before the first. For health. */
+    java.time.Instant lastAccepted() {
+        long millis = lastAcceptedMillis;
+        return millis == 0 ? null : java.time.Instant.ofEpochMilli(millis);
+    }
+
+    long receivedCount(Transport transport) {
+        return (long) received.get(transport).count();
+    }
+
+    long writtenCount() {
+        return (long) written.values().stream().mapToDouble(Counter::count).sum();
+    }
+
+    /** Messages dropped so far by reason over both transports, reasons that happened only (the kernel's receive-buffer drops are the receiver's). */
+    Map<String, Long> droppedByReason() {
+        Map<String, Long> counts = new java.util.TreeMap<>();
+        dropped.values().forEach(byReason -> byReason.forEach((drop, counter) -> {
+            if (counter.count() > 0) {
+                counts.merge(drop.tag, (long) counter.count(), Long::sum);
+            }
+        }));
+        return counts;
     }
 
     @Override

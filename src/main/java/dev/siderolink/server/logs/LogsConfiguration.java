@@ -65,7 +65,8 @@ class LogsConfiguration {
         return receiver;
     }
 
-    @Bean("serverlogsHealthIndicator")
+    /** {@code serverlogs}: readiness and liveness of this component. */
+    @Bean(Component.Health.SERVERLOGS + "HealthIndicator")
     LogsHealthIndicator serverlogsHealthIndicator(TcpLogReceiver tcp, UdpLogReceiver udp, LineWriter serverLogsWriter, LogMetrics metrics) {
         return new LogsHealthIndicator(tcp, udp, serverLogsWriter, metrics);
     }

@@ -157,6 +157,12 @@ public final class TcpLogReceiver implements SmartLifecycle {
         }
     }
 
+    /** True while the listening socket is open (it never reopens by itself once closed). */
+    public boolean isListening() {
+        DisposableServer current = server;
+        return current != null && !current.isDisposed();
+    }
+
     /** The address and port actually bound (the port differs from the configured one when that was 0). */
     public InetSocketAddress boundAddress() {
         DisposableServer current = server;

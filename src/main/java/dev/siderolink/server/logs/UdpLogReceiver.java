@@ -131,6 +131,12 @@ public final class UdpLogReceiver implements SmartLifecycle {
         return grantedReceiveBuffer;
     }
 
+    /** True while the socket is open; it never reopens by itself (an error in the handler would close it). */
+    public boolean isListening() {
+        Connection current = connection;
+        return current != null && !current.isDisposed();
+    }
+
     public InetSocketAddress boundAddress() {
         Connection current = connection;
         return current == null ? null : (InetSocketAddress) current.channel().localAddress();

@@ -112,6 +112,15 @@ public final class LineWriter implements AutoCloseable {
         return thread.isAlive();
     }
 
+    /**
+     * True when the writer thread has ended without {@link #close}: nothing is written any more and
+     * nothing restarts it (its loop handles every write error; only an Error such as
+     * OutOfMemoryError, or an interrupt, ends it). Health's reason to ask for a restart.
+     */
+    public boolean isDead() {
+        return !closed && !thread.isAlive();
+    }
+
     /** Why this output does not work, for health; null when it does. */
     public String problem() {
         if (!isAlive()) {

@@ -55,4 +55,10 @@ class ProvisionConfiguration {
     PeerAddress peerAddressInterceptor() {
         return new PeerAddress();
     }
+
+    /** {@code provision}: readiness of the link. */
+    @Bean(Component.Health.PROVISION + "HealthIndicator")
+    ProvisionHealthIndicator provisionHealthIndicator(ProvisionMetrics metrics, ProvisionProperties provision) {
+        return new ProvisionHealthIndicator(metrics, provision.requiresJoinToken());
+    }
 }

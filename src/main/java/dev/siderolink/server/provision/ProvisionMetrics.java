@@ -20,6 +20,7 @@ public final class ProvisionMetrics {
     private final Map<Status.Code, Timer> durations = new EnumMap<>(Status.Code.class);
     private final Counter addressesAssigned;
     private final Counter keysChanged;
+    private volatile long lastProvisionedMillis;
 
     public ProvisionMetrics(MeterRegistry registry) {
         for (Status.Code code : Status.Code.values()) {
@@ -38,6 +39,26 @@ public final class ProvisionMetrics {
     void record(Status.Code code, long nanos) {
         requests.get(code).increment();
         durations.get(code).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        if (code == Status.Code.OK) {
+            lastProvisionedMillis = System.currentTimeMillis();
+        }
+    }
+
+    /** Calls so far by outcome (the {@code outcome} tag), outcomes that happened only. */
+    Map<String, Long> requestsByOutcome() {
+        Map<String, Long> counts = new java.util.TreeMap<>();
+        requests.forEach((code, counter) -> {
+            if (counter.count() > 0) {
+                counts.put(code.name().toLowerCase(Locale.ROOT), (long) counter.count());
+            }
+        });
+        return counts;
+    }
+
+    /** When a Provision call last succeeded; null before the first. */
+    java.time.Instant lastProvisioned() {
+        long millis = lastProvisionedMillis;
+        return millis == 0 ? null : java.time.Instant.ofEpochMilli(millis);
     }
 
     void addressAssigned() {

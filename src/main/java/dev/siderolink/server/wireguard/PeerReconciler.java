@@ -62,6 +62,9 @@ public class PeerReconciler implements SmartLifecycle {
     private final Set<String> removedAsDown = ConcurrentHashMap.newKeySet();
     private volatile boolean running;
     private volatile Instant lastSuccess;
+    /** When the loop started, and when its latest pass ended (either way): the loop's heartbeat. */
+    private volatile Instant startedAt;
+    private volatile Instant lastPassEnded;
     private volatile String lastError;
     /**
      * Stored address text → parsed address, for the bindings of the last pass only (pass thread
@@ -108,6 +111,8 @@ public class PeerReconciler implements SmartLifecycle {
             failures.increment();
             lastError = e.getMessage();
             log.warn("WireGuard peer reconcile failed (next pass in {}): {}", interval, e.getMessage());
+        } finally {
+            lastPassEnded = clock.instant();
         }
     }
 
@@ -236,6 +241,20 @@ public class PeerReconciler implements SmartLifecycle {
         return lastError;
     }
 
+    /** When the latest pass ended, successful or not; null before the first. */
+    public Instant lastPassEnded() {
+        return lastPassEnded;
+    }
+
+    /** When the loop started; null while it is not running. */
+    Instant startedAt() {
+        return running ? startedAt : null;
+    }
+
+    Duration interval() {
+        return interval;
+    }
+
 
     @Override
     public void start() {
@@ -245,6 +264,7 @@ public class PeerReconciler implements SmartLifecycle {
         } catch (CommandException e) {
             throw explain(device.name(), e);
         }
+        startedAt = clock.instant();
         running = true;
         subscriptions.add(store.events().subscribe(event -> requestPass()));
         subscriptions.add(Flux.interval(Duration.ZERO, interval, thread).onBackpressureDrop().subscribe(tick -> requestPass()));

@@ -51,10 +51,17 @@ class WireGuardConfiguration {
         return new ProvisionedPeers(reconciler);
     }
 
-    @Bean("wireguardHealthIndicator")
+    /** {@code wireguard}: readiness of the link. */
+    @Bean(Component.Health.WIREGUARD + "HealthIndicator")
     WireGuardHealthIndicator wireguardHealthIndicator(WireGuardDevice device, PeerReconciler reconciler, Connectivity connectivity,
-            WireguardProperties properties, Clock clock) {
-        return new WireGuardHealthIndicator(device, reconciler, connectivity, properties.port(), properties.reconcileInterval(), clock);
+            WireguardProperties properties) {
+        return new WireGuardHealthIndicator(device, reconciler, connectivity, properties.port());
+    }
+
+    /** {@code peerReconciler}: liveness of the link. */
+    @Bean(Component.Health.PEER_RECONCILER + "HealthIndicator")
+    PeerReconcilerHealthIndicator peerReconcilerHealthIndicator(PeerReconciler reconciler, Clock clock) {
+        return new PeerReconcilerHealthIndicator(reconciler, clock);
     }
 
     /** A provisioned node whose peer was removed as down gets it back (a changed key reaches the reconciler as a binding change). */

@@ -179,7 +179,8 @@ class TunnelEndToEndTest {
         Awaitility.await("TCP log line annotated in the output").atMost(Duration.ofSeconds(15))
                 .until(() -> Files.readAllLines(logsOutput).contains(annotated.formatted("tcp")));
         String health = http("/actuator/health");
-        assertThat(health).contains("\"serverlogs\":{\"status\":\"UP\"");
+        assertThat(health).contains("\"serverlogs\":{\"status\":\"UP\"").doesNotContain("\"lastMessage\":\"never\"")
+                .containsPattern("\"received\":\\{\"tcp\":[1-9]\\d*,\"udp\":[1-9]");
         String metrics = http("/actuator/prometheus");
         assertThat(metrics).containsPattern("siderolink_logs_server_messages_total\\{server_uuid=\"" + uuid + "\"\\} [1-9]");
         assertThat(metrics).containsPattern("siderolink_logs_written_total\\{transport=\"tcp\"\\} [1-9]");
@@ -199,7 +200,8 @@ class TunnelEndToEndTest {
         String line = Files.readAllLines(eventsOutput).stream().filter(l -> l.contains(id)).findFirst().orElseThrow();
         assertThat(line).contains("\"server_uuid\":\"" + uuid + "\"", "\"sequence\":\"boot\"", "\"machine\":\"e2e-machine\"",
                 "\"node\":\"[" + nodeAddress + "]:");
-        assertThat(http("/actuator/health")).contains("\"serverevents\":{\"status\":\"UP\"");
+        assertThat(http("/actuator/health")).contains("\"serverevents\":{\"status\":\"UP\"").doesNotContain("\"lastEvent\":\"never\"")
+                .containsPattern("\"statusUpdates\":[1-9]");
         assertThat(http("/actuator/prometheus")).containsPattern("siderolink_events_status_updates_total [1-9]");
     }
 
@@ -212,6 +214,9 @@ class TunnelEndToEndTest {
                 .contains("\"mode\":\"userspace\"")
                 .contains("\"interfaceUp\":true")
                 .contains("\"peers\":1");
+        assertThat(http("/actuator/health/readiness")).startsWith("{\"status\":\"UP\"")
+                .contains("\"store\":{\"status\":\"UP\"", "\"wireguard\":{\"status\":\"UP\"", "\"provision\":{\"status\":\"UP\"");
+        assertThat(http("/actuator/health/liveness")).startsWith("{\"status\":\"UP\"").contains("\"peerReconciler\":{\"status\":\"UP\"");
         Awaitility.await("connected peer counted").atMost(Duration.ofSeconds(10)).untilAsserted(() ->
                 assertThat(http("/actuator/prometheus"))
                         .contains("siderolink_wireguard_peers_connected 1.0")

@@ -22,13 +22,16 @@ import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import io.fabric8.kubernetes.client.informers.ExceptionHandler;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.net.HttpURLConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -57,6 +60,8 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
     private final String namespace;
     private volatile SharedIndexInformer<GenericKubernetesResource> informer;
     private volatile SharedIndexInformer<GenericKubernetesResource> metalMachineInformer;
+    private final InformerErrors bindingErrors = new InformerErrors();
+    private final InformerErrors metalMachineErrors = new InformerErrors();
 
     public KubernetesResourceStore(KubernetesClient client, String namespace) {
         this.client = client;
@@ -289,6 +294,52 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
         return inf != null && inf.hasSynced();
     }
 
+    /**
+     * Per informer: synced, watching, and the last list or watch error (with when it happened). A
+     * watch that is not open after the sync is an outage the informer is recovering from: the
+     * cache still holds what it last saw.
+     */
+    @Override
+    public Map<String, Object> healthDetails() {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("namespace", namespace);
+        details.put("serverBindings", informerDetails(informer, bindingErrors));
+        details.put("metalMachines", informerDetails(metalMachineInformer, metalMachineErrors));
+        return details;
+    }
+
+    private static Map<String, Object> informerDetails(SharedIndexInformer<?> inf, InformerErrors errors) {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("synced", hasSynced(inf));
+        details.put("watching", inf != null && inf.isWatching());
+        InformerErrors.Seen last = errors.last;
+        if (last != null) {
+            details.put("lastError", last.message());
+            details.put("lastErrorAt", last.at().toString());
+        }
+        return details;
+    }
+
+    /**
+     * fabric8's default gives up for good when the first list fails (an API server not reachable
+     * yet, a missing RBAC rule), leaving a store that never syncs until a restart. Here every
+     * failure is retried with fabric8's backoff (1 s doubling to 32 s): a fixed API server or RBAC
+     * rule is picked up without a restart, and health shows the error meanwhile.
+     */
+    private static final class InformerErrors implements ExceptionHandler {
+        record Seen(String message, Instant at) {}
+
+        volatile Seen last;
+
+        @Override
+        public boolean retryAfterException(boolean started, Throwable t) {
+            // fabric8 logs the failure (with "will retry") right after this returns
+            String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+            last = new Seen(message.lines().findFirst().orElse(message), Instant.now());
+            return true;
+        }
+    }
+
     /** Whether both informers' watches are open; their initial lists (isSynced) can complete before. For tests. */
     boolean isWatching() {
         SharedIndexInformer<GenericKubernetesResource> bindings = informer;
@@ -301,6 +352,7 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
     @Override
     public void start() {
         SharedIndexInformer<GenericKubernetesResource> inf = bindingsApi().runnableInformer(RESYNC.toMillis());
+        inf.exceptionHandler(bindingErrors);
         inf.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(GenericKubernetesResource obj) {
@@ -337,6 +389,7 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
         SharedIndexInformer<GenericKubernetesResource> inf = client.genericKubernetesResources(MetalMachineResources.CONTEXT)
                 .inAnyNamespace()
                 .runnableInformer(RESYNC.toMillis());
+        inf.exceptionHandler(metalMachineErrors);
         inf.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(GenericKubernetesResource obj) {

@@ -7,6 +7,8 @@
  *
  * <p>The service account therefore needs get/list/watch/patch on {@code serverbindings} (and their
  * status) and list/watch on {@code metalmachines} cluster-wide; the store reports itself synced
- * only once both lists have succeeded.
+ * (readiness) only once both lists have succeeded. A failing list or watch is retried with backoff
+ * for as long as it fails (fabric8 would give up on a failing first list), so a fixed API server or
+ * RBAC rule is picked up without a restart; health shows the last error meanwhile.
  */
 package dev.siderolink.server.inventory.kubernetes;

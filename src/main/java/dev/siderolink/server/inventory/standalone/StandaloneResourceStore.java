@@ -24,8 +24,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -82,6 +84,8 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private final Scheduler io;
     private volatile Disposable rescans;
     private volatile boolean synced;
+    private volatile Instant lastRescan;
+    private volatile String rescanError;
 
     /** A file's identity and content as last seen. */
     record Stamp(Object fileKey, long size, long modifiedNanos) {
@@ -187,7 +191,9 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
                 .subscribe(tick -> {
                     try {
                         rescan();
+                        rescanError = null;
                     } catch (RuntimeException e) {
+                        rescanError = e.getMessage();
                         log.warn("rescan of {} failed: {}", dir, e.toString());
                     }
                 });
@@ -398,6 +404,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         } catch (IOException e) {
             throw new StandaloneStateException("cannot list " + bindingsDir + ": " + describe(e), e);
         }
+        lastRescan = Instant.now();
         for (String uuid : Set.copyOf(loaded.keySet())) {
             if (!seen.contains(uuid)) {
                 ReentrantLock lock = lockFor(uuid);
@@ -487,6 +494,20 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     @Override
     public boolean isSynced() {
         return synced;
+    }
+
+    /** The directory, when it was last read completely, and why the latest rescan failed (if it did). */
+    @Override
+    public Map<String, Object> healthDetails() {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("directory", dir.toString());
+        Instant last = lastRescan;
+        details.put("lastRescan", last == null ? "never" : last.toString());
+        String error = rescanError;
+        if (error != null) {
+            details.put("rescanError", error);
+        }
+        return details;
     }
 
     public Path directory() {
