@@ -12,6 +12,8 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Makes the caller's socket address available to service code through the gRPC {@link Context}:
@@ -32,13 +34,30 @@ public final class PeerAddress implements ServerInterceptor {
         return KEY.get();
     }
 
+    /**
+     * Formatted hosts, as every event a node sends is logged with its address; the compressed form
+     * costs more than the rest of the line. Bounded: emptied when full (node addresses are few).
+     */
+    private static final Map<InetAddress, String> HOSTS = new ConcurrentHashMap<>();
+    private static final int MAX_HOSTS = 4096;
+
+    private static String host(InetAddress ip) {
+        String host = HOSTS.get(ip);
+        if (host == null) {
+            // from the bytes: no zone, no string parsing
+            host = ip instanceof Inet6Address ? "[" + new IPv6Address(ip.getAddress()).toCompressedString() + "]" : ip.getHostAddress();
+            if (HOSTS.size() >= MAX_HOSTS) {
+                HOSTS.clear();
+            }
+            HOSTS.put(ip, host);
+        }
+        return host;
+    }
+
     /** {@code [addr]:port} for IPv6, {@code addr:port} for IPv4, as the reference logs nodes. */
     public static String format(SocketAddress address) {
         if (address instanceof InetSocketAddress inet && inet.getAddress() != null) {
-            InetAddress ip = inet.getAddress();
-            // From the bytes (no zone, no string parsing): this runs for every event a node sends.
-            String host = ip instanceof Inet6Address ? "[" + new IPv6Address(ip.getAddress()).toCompressedString() + "]" : ip.getHostAddress();
-            return host + ":" + inet.getPort();
+            return host(inet.getAddress()) + ":" + inet.getPort();
         }
         return String.valueOf(address);
     }
