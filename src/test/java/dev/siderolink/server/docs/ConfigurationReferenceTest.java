@@ -138,20 +138,9 @@ class ConfigurationReferenceTest {
             docs.filter(p -> p.toString().endsWith(".md")).sorted().forEach(files::add);
         }
         List<DynamicTest> tests = new ArrayList<>();
-        for (Path file : files) {
-            if (!Files.exists(file)) {
-                continue;
-            }
-            Set<String> mentioned = new TreeSet<>();
-            Matcher m = MENTION.matcher(Files.readString(file));
-            while (m.find()) {
-                mentioned.add(m.group());
-            }
-            for (String name : mentioned) {
+        Mentions.in(files, MENTION).forEach((file, names) -> names.forEach(name ->
                 tests.add(dynamicTest(file + ": " + name, () -> assertThat(isKnown(name))
-                        .as("%s names %s, which is neither a property nor a group of properties", file, name).isTrue()));
-            }
-        }
+                        .as("%s names %s, which is neither a property nor a group of properties", file, name).isTrue()))));
         return tests.stream();
     }
 

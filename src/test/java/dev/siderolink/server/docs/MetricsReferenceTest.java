@@ -187,20 +187,9 @@ class MetricsReferenceTest {
             }
         }
         List<DynamicTest> tests = new ArrayList<>();
-        for (Path file : files) {
-            if (!Files.exists(file)) {
-                continue;
-            }
-            Set<String> mentioned = new TreeSet<>();
-            Matcher m = MENTION.matcher(Files.readString(file));
-            while (m.find()) {
-                mentioned.add(m.group());
-            }
-            for (String name : mentioned) {
+        Mentions.in(files, MENTION).forEach((file, names) -> names.forEach(name ->
                 tests.add(dynamicTest(file + ": " + name, () -> assertThat(isDocumentedMention(name))
-                        .as("%s names %s, which is not in %s", file, name, DOC).isTrue()));
-            }
-        }
+                        .as("%s names %s, which is not in %s", file, name, DOC).isTrue()))));
         return tests.stream();
     }
 
