@@ -115,6 +115,10 @@ class ServersController {
         // Each batch is one write and one flush: a followed stream shows a line within FLUSH_AFTER.
         Flux<Flux<DataBuffer>> batches = entries.bufferTimeout(FLUSH_LINES, FLUSH_AFTER)
                 .map(batch -> Flux.fromIterable(batch).map(e -> buffers.wrap(e.line())));
+        if (follow) {
+            // Headers go out at once, not with the first line: a follower sees the stream is open (and curl -i shows it).
+            batches = batches.startWith(Flux.just(buffers.wrap(new byte[0])));
+        }
         return response.writeAndFlushWith(batches);
     }
 

@@ -95,7 +95,7 @@ final class EventHandler {
             metrics.failed(event.kind() == null ? Failure.UNKNOWN_TYPE : Failure.UNDECODABLE);
             log.debug("event {} from {}: {} ({}), answered OK", event.id(), node, event.kind() == null ? "unknown type" : "undecodable",
                     event.typeUrl());
-            return print(request, event, received, node, annotation);
+            return print(peer, request, event, received, node, annotation);
         }
         String uuid = annotation.serverUuid();
         if (uuid != null && replays.seen(uuid, event.id())) {
@@ -103,7 +103,7 @@ final class EventHandler {
             return Mono.empty();
         }
         if (!StatusRules.affectsStatus(event)) {
-            return print(request, event, received, node, annotation).doOnSuccess(v -> remember(uuid, event));
+            return print(peer, request, event, received, node, annotation).doOnSuccess(v -> remember(uuid, event));
         }
         if (uuid == null) {
             return unbound(peer, request, event, received, node, annotation);
@@ -126,7 +126,7 @@ final class EventHandler {
                     log.error("event {} from {} (server {}) failed; the node will send it again", event.id(), node, uuid, e);
                     return new Retry("internal error, retry later", e);
                 })
-                .then(Mono.defer(() -> print(request, event, received, node, annotation)))
+                .then(Mono.defer(() -> print(peer, request, event, received, node, annotation)))
                 .doOnSuccess(v -> remember(uuid, event));
     }
 
@@ -142,7 +142,7 @@ final class EventHandler {
         }
         metrics.failed(Failure.UNBOUND_NODE);
         log.info("status event {} from {}: no server binding holds this address; printed, not applied, answered OK", event.id(), node);
-        return print(request, event, received, node, annotation);
+        return print(peer, request, event, received, node, annotation);
     }
 
     private void remember(String uuid, TalosEvent event) {
@@ -151,7 +151,7 @@ final class EventHandler {
         }
     }
 
-    private Mono<Void> print(EventRequest request, TalosEvent event, Instant received, String node, Annotation annotation) {
+    private Mono<Void> print(InetSocketAddress peer, EventRequest request, TalosEvent event, Instant received, String node, Annotation annotation) {
         byte[] line = EventLine.format(event, received, node, annotation);
         Mono<Void> printed = writer.submit(new LineChunk(line, line.length, 1, metrics.stream()));
         String uuid = annotation.serverUuid();
@@ -159,8 +159,14 @@ final class EventHandler {
             return printed;
         }
         // Kept once accepted for the stream: the history serves the same line, and the payload as received.
-        return printed.doOnSuccess(v -> history.record(new RecordedEvent(uuid, node, event.id(), event.actorId(), event.typeUrl(),
+        return printed.doOnSuccess(v -> history.record(new RecordedEvent(uuid, host(peer), event.id(), event.actorId(), event.typeUrl(),
                 request.getData().getValue().toByteArray(), received), line));
+    }
+
+    /** The sender's address without brackets or port (compressed IPv6), as {@link RecordedEvent#node()} is. */
+    private static String host(InetSocketAddress peer) {
+        byte[] raw = peer.getAddress().getAddress();
+        return raw.length == 16 ? new IPv6Address(raw).toCompressedString() : peer.getAddress().getHostAddress();
     }
 
     /** Forgets what was kept for a deleted server. */
