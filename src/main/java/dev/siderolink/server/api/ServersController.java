@@ -113,7 +113,7 @@ class ServersController {
         DataBufferFactory buffers = response.bufferFactory();
         Flux<Entry> entries = histories.read(kind, uuid, tail, follow);
         // Each batch is one write and one flush: a followed stream shows a line within FLUSH_AFTER.
-        Flux<Flux<DataBuffer>> batches = entries.bufferTimeout(FLUSH_LINES, FLUSH_AFTER)
+        Flux<Flux<DataBuffer>> batches = entries.bufferTimeout(FLUSH_LINES, FLUSH_AFTER, true)
                 .map(batch -> Flux.fromIterable(batch).map(e -> buffers.wrap(e.line())));
         if (follow) {
             // Headers go out at once, not with the first line: a follower sees the stream is open (and curl -i shows it).
