@@ -150,7 +150,6 @@ public final class ServerHistories implements EventHistory, LogHistory {
         }
         int limit = kind == Kind.EVENTS ? properties.eventsPerServer() : properties.logLinesPerServer();
         Sinks.Many<Entry> sink = live.get(kind);
-        boolean followed = sink.currentSubscriberCount() > 0;
         long added = 0;
         long removedBytes = 0;
         int removedCount = 0;
@@ -161,6 +160,8 @@ public final class ServerHistories implements EventHistory, LogHistory {
                     continue; // forgotten meanwhile: a new binding with the same name starts afresh
                 }
                 ArrayDeque<Entry> deque = server.of(kind);
+                // Looked at under the server's lock: a follower that subscribed before a reader's snapshot (taken under this lock) gets the entry.
+                boolean followed = sink.currentSubscriberCount() > 0;
                 for (int i = 0; i < n; i++) {
                     Entry entry = new Entry(uuid, seq.incrementAndGet(), batch[i].line(), batch[i].event());
                     if (limit > 0) {
@@ -206,11 +207,16 @@ public final class ServerHistories implements EventHistory, LogHistory {
     }
 
     private boolean trimOnce(long needed) {
-        List<Server> bySize = new ArrayList<>(servers.values());
+        // Sizes change while we look: sort a snapshot of them, not the live values.
+        record Sized(Server server, long bytes) {}
+        List<Sized> bySize = new ArrayList<>(servers.size());
+        for (Server server : servers.values()) {
+            bySize.add(new Sized(server, server.bytes));
+        }
+        bySize.sort(Comparator.comparingLong(Sized::bytes).reversed());
         long[] sizes = new long[bySize.size()];
-        bySize.sort(Comparator.comparingLong((Server s) -> s.bytes).reversed());
         for (int i = 0; i < sizes.length; i++) {
-            sizes[i] = bySize.get(i).bytes;
+            sizes[i] = bySize.get(i).bytes();
         }
         // Water-filling: the highest level L where cutting every history above L down to L frees `needed`.
         long level = 0;
@@ -225,11 +231,11 @@ public final class ServerHistories implements EventHistory, LogHistory {
             }
         }
         boolean any = false;
-        for (Server server : bySize) {
-            if (server.bytes <= level) {
+        for (Sized sized : bySize) {
+            if (sized.bytes() <= level) {
                 break;
             }
-            any |= cut(server, level);
+            any |= cut(sized.server(), level);
         }
         return any;
     }

@@ -101,6 +101,45 @@ class ServerHistoriesTest {
     }
 
     @Test
+    void concurrentRecordersFromManyServersEndWithinTheBudgetAndTheAccountsAgree() throws Exception {
+        long budget = DataSize.ofKilobytes(512).toBytes();
+        ServerHistories histories = new ServerHistories(new HistoryProperties(1000, 5000, DataSize.ofBytes(budget), 16), registry);
+        var follower = histories.read(Kind.LOGS, "s-3", 0, true).subscribe();
+        Thread[] threads = new Thread[6];
+        for (int t = 0; t < threads.length; t++) {
+            int id = t;
+            threads[t] = new Thread(() -> {
+                for (int n = 0; n < 5000; n++) {
+                    String server = "s-" + ((n * 7 + id) % 500);
+                    byte[] l = line(server, n);
+                    histories.recordLines(server, l, l.length);
+                    if (n % 50 == 0) {
+                        histories.record(new RecordedEvent(server, "fd00::2", "id" + n, "", "t", new byte[100], Instant.EPOCH), l);
+                    }
+                }
+            });
+            threads[t].start();
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        follower.dispose();
+        assertThat(histories.bytes()).isLessThanOrEqualTo(budget).isPositive();
+        long sum = 0;
+        long logs = 0;
+        long events = 0;
+        for (int s = 0; s < 500; s++) {
+            sum += histories.bytes("s-" + s);
+            logs += histories.entries(Kind.LOGS, "s-" + s, -1).size();
+            events += histories.entries(Kind.EVENTS, "s-" + s, -1).size();
+        }
+        assertThat(sum).isEqualTo(histories.bytes());
+        assertThat(registry.get(ServerHistories.ENTRIES).tag("kind", "logs").gauge().value()).isEqualTo(logs);
+        assertThat(registry.get(ServerHistories.ENTRIES).tag("kind", "events").gauge().value()).isEqualTo(events);
+        assertThat(counter(ServerHistories.EVICTED, "logs", "budget") + logs).isEqualTo(6 * 5000);
+    }
+
+    @Test
     void eventsAreKeptAsReceivedAndAllMergesServersInOrder() {
         ServerHistories histories = new ServerHistories(HistoryProperties.DEFAULT, registry);
         histories.record(event("a", "id1"), "{\"id\":\"id1\"}\n".getBytes(StandardCharsets.UTF_8));
