@@ -3,6 +3,8 @@ package dev.siderolink.server.events;
 import dev.siderolink.api.events.EventRequest;
 import dev.siderolink.server.events.EventMetrics.Failure;
 import dev.siderolink.server.grpc.PeerAddress;
+import dev.siderolink.server.history.RecordedEvent;
+import dev.siderolink.server.history.ServerHistories;
 import dev.siderolink.server.installation.SiderolinkNetwork;
 import dev.siderolink.server.inventory.Annotation;
 import dev.siderolink.server.inventory.BindingDirectory;
@@ -55,6 +57,7 @@ final class EventHandler {
     private final EventMetrics metrics;
     private final Clock clock;
     private final Duration unboundGrace;
+    private final ServerHistories history; // null: none kept
     // First time an address inside the prefix published a status event without a binding.
     private final Map<String, Instant> unboundSince = java.util.Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
         @Override
@@ -65,6 +68,12 @@ final class EventHandler {
 
     EventHandler(BindingDirectory directory, SiderolinkNetwork network, StatusPatcher patcher, ReplayMemory replays, LineWriter writer,
             EventMetrics metrics, Clock clock, Duration unboundGrace) {
+        this(directory, network, patcher, replays, writer, metrics, clock, unboundGrace, null);
+    }
+
+    EventHandler(BindingDirectory directory, SiderolinkNetwork network, StatusPatcher patcher, ReplayMemory replays, LineWriter writer,
+            EventMetrics metrics, Clock clock, Duration unboundGrace, ServerHistories history) {
+        this.history = history;
         this.directory = directory;
         this.network = network;
         this.patcher = patcher;
@@ -86,7 +95,7 @@ final class EventHandler {
             metrics.failed(event.kind() == null ? Failure.UNKNOWN_TYPE : Failure.UNDECODABLE);
             log.debug("event {} from {}: {} ({}), answered OK", event.id(), node, event.kind() == null ? "unknown type" : "undecodable",
                     event.typeUrl());
-            return print(event, received, node, annotation);
+            return print(peer, request, event, received, node, annotation);
         }
         String uuid = annotation.serverUuid();
         if (uuid != null && replays.seen(uuid, event.id())) {
@@ -94,10 +103,10 @@ final class EventHandler {
             return Mono.empty();
         }
         if (!StatusRules.affectsStatus(event)) {
-            return print(event, received, node, annotation).doOnSuccess(v -> remember(uuid, event));
+            return print(peer, request, event, received, node, annotation).doOnSuccess(v -> remember(uuid, event));
         }
         if (uuid == null) {
-            return unbound(peer, event, received, node, annotation);
+            return unbound(peer, request, event, received, node, annotation);
         }
         unboundSince.remove(peer.getAddress().getHostAddress());
         IPAddress tunnel = new IPv6Address(peer.getAddress().getAddress());
@@ -117,11 +126,11 @@ final class EventHandler {
                     log.error("event {} from {} (server {}) failed; the node will send it again", event.id(), node, uuid, e);
                     return new Retry("internal error, retry later", e);
                 })
-                .then(Mono.defer(() -> print(event, received, node, annotation)))
+                .then(Mono.defer(() -> print(peer, request, event, received, node, annotation)))
                 .doOnSuccess(v -> remember(uuid, event));
     }
 
-    private Mono<Void> unbound(InetSocketAddress peer, TalosEvent event, Instant received, String node, Annotation annotation) {
+    private Mono<Void> unbound(InetSocketAddress peer, EventRequest request, TalosEvent event, Instant received, String node, Annotation annotation) {
         String key = peer.getAddress().getHostAddress();
         if (network.contains(peer.getAddress())) {
             Instant since = unboundSince.computeIfAbsent(key, k -> received);
@@ -133,7 +142,7 @@ final class EventHandler {
         }
         metrics.failed(Failure.UNBOUND_NODE);
         log.info("status event {} from {}: no server binding holds this address; printed, not applied, answered OK", event.id(), node);
-        return print(event, received, node, annotation);
+        return print(peer, request, event, received, node, annotation);
     }
 
     private void remember(String uuid, TalosEvent event) {
@@ -142,9 +151,22 @@ final class EventHandler {
         }
     }
 
-    private Mono<Void> print(TalosEvent event, Instant received, String node, Annotation annotation) {
+    private Mono<Void> print(InetSocketAddress peer, EventRequest request, TalosEvent event, Instant received, String node, Annotation annotation) {
         byte[] line = EventLine.format(event, received, node, annotation);
-        return writer.submit(new LineChunk(line, line.length, 1, metrics.stream()));
+        Mono<Void> printed = writer.submit(new LineChunk(line, line.length, 1, metrics.stream()));
+        String uuid = annotation.serverUuid();
+        if (history == null || uuid == null) {
+            return printed;
+        }
+        // Kept once accepted for the stream: the history serves the same line, and the payload as received.
+        return printed.doOnSuccess(v -> history.record(new RecordedEvent(uuid, host(peer), event.id(), event.actorId(), event.typeUrl(),
+                request.getData().getValue().toByteArray(), received), line));
+    }
+
+    /** The sender's address without brackets or port (compressed IPv6), as {@link RecordedEvent#node()} is. */
+    private static String host(InetSocketAddress peer) {
+        byte[] raw = peer.getAddress().getAddress();
+        return raw.length == 16 ? new IPv6Address(raw).toCompressedString() : peer.getAddress().getHostAddress();
     }
 
     /** Forgets what was kept for a deleted server. */

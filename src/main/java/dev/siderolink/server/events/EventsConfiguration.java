@@ -3,6 +3,7 @@ package dev.siderolink.server.events;
 import dev.siderolink.server.config.Component;
 import dev.siderolink.server.config.ConditionalOnComponent;
 import dev.siderolink.server.config.EventsProperties;
+import dev.siderolink.server.history.ServerHistories;
 import dev.siderolink.server.installation.InstallationIdentity;
 import dev.siderolink.server.inventory.BindingDirectory;
 import dev.siderolink.server.inventory.Change;
@@ -45,11 +46,11 @@ class EventsConfiguration {
 
     @Bean
     EventHandler eventHandler(BindingDirectory directory, InstallationIdentity identity, ResourceStore store, EventsProperties properties,
-            LineWriter serverEventsWriter, EventMetrics metrics, ObjectProvider<Clock> clock) {
+            LineWriter serverEventsWriter, EventMetrics metrics, ObjectProvider<Clock> clock, ServerHistories history) {
         Clock time = clock.getIfAvailable(Clock::systemUTC);
         StatusPatcher patcher = new StatusPatcher(store, new StatusRules(properties.negativeAddressPrefixes()), metrics, time);
         return new EventHandler(directory, identity.network(), patcher, new ReplayMemory(properties.replayMemory()), serverEventsWriter, metrics,
-                time, UNBOUND_GRACE);
+                time, UNBOUND_GRACE, history);
     }
 
     @Bean

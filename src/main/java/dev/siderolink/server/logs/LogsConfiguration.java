@@ -3,6 +3,7 @@ package dev.siderolink.server.logs;
 import dev.siderolink.server.config.Component;
 import dev.siderolink.server.config.ConditionalOnComponent;
 import dev.siderolink.server.config.LogsProperties;
+import dev.siderolink.server.history.ServerHistories;
 import dev.siderolink.server.installation.InstallationIdentity;
 import dev.siderolink.server.inventory.BindingDirectory;
 import dev.siderolink.server.inventory.ResourceStore;
@@ -45,8 +46,8 @@ class LogsConfiguration {
 
     @Bean
     Ingest logsIngest(LogsProperties properties, InstallationIdentity identity, BindingDirectory directory, LineWriter serverLogsWriter,
-            LogMetrics metrics) {
-        return new Ingest((int) properties.maxMessageSize().toBytes(), identity.network(), directory, serverLogsWriter, metrics);
+            LogMetrics metrics, ServerHistories history) {
+        return new Ingest((int) properties.maxMessageSize().toBytes(), identity.network(), directory, serverLogsWriter, metrics, history);
     }
 
     @Bean

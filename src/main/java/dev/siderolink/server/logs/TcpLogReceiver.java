@@ -129,7 +129,9 @@ public final class TcpLogReceiver implements SmartLifecycle {
                 return null;
             }
             ingest.metrics().accepted(annotation.source.serverUuid(), out.lines());
-            return out.take(ingest.metrics().stream(Transport.TCP));
+            LineChunk chunk = out.take(ingest.metrics().stream(Transport.TCP));
+            ingest.history().recordLines(annotation.source.serverUuid(), chunk.bytes(), chunk.length());
+            return chunk;
         }
 
         @Override

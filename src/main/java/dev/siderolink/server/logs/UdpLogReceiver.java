@@ -107,6 +107,7 @@ public final class UdpLogReceiver implements SmartLifecycle {
             return;
         }
         LineChunk chunk = out.take(ingest.metrics().stream(Transport.UDP));
+        ingest.history().recordLines(annotation.serverUuid(), chunk.bytes(), chunk.length());
         if (ingest.writer().offer(chunk)) {
             ingest.metrics().accepted(annotation.serverUuid(), 1);
         } else {

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.siderolink.server.config.HistoryProperties;
+import dev.siderolink.server.history.Kind;
+import dev.siderolink.server.history.ServerHistories;
 import dev.siderolink.server.installation.InstallationIdentity;
 import dev.siderolink.server.installation.SiderolinkNetwork;
 import dev.siderolink.server.inventory.BindingDirectory;
@@ -54,6 +57,7 @@ class LogReceiversTest {
 
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final InMemoryResourceStore store = new InMemoryResourceStore();
+    private final ServerHistories history = new ServerHistories(HistoryProperties.DEFAULT, registry);
     private final List<AutoCloseable> closing = new ArrayList<>();
     private SiderolinkNetwork network;
     private DummyInterface addresses;
@@ -78,7 +82,7 @@ class LogReceiversTest {
 
     private void start(LineWriter writer, int maxMessage) {
         Listen listen = new Listen(server, 0);
-        Ingest ingest = new Ingest(maxMessage, network, directory, writer, metrics);
+        Ingest ingest = new Ingest(maxMessage, network, directory, writer, metrics, history);
         tcp = new TcpLogReceiver(listen, ingest);
         udp = new UdpLogReceiver(listen, 1 << 20, ingest);
         tcp.start();
@@ -283,6 +287,25 @@ class LogReceiversTest {
         for (int n = 0; n < nodes; n++) {
             assertThat(counter(LogMetrics.PER_SERVER, "server_uuid", "uuid-" + n)).isEqualTo(perNode + 500);
         }
+    }
+
+    @Test
+    void bothTransportsKeepEachBoundServersLinesInItsHistoryAsPrinted() throws Exception {
+        start();
+        InetAddress a = node(1);
+        seedBinding(a);
+        InetAddress unbound = node(8);
+        write(tcpFrom(a), LineAnnotatorTest.SEED_TALOS + "\n");
+        send(udpFrom(a), "{\"msg\":\"over udp\",\"seq\":2}");
+        write(tcpFrom(unbound), "{\"msg\":\"nobody's\"}\n");
+        List<String> printed = awaitLines(3);
+        List<String> kept = history.entries(Kind.LOGS, SEED_UUID, -1).stream()
+                .map(e -> new String(e.line(), StandardCharsets.UTF_8)).toList();
+        assertThat(kept).allMatch(l -> l.endsWith("\n")).hasSize(2);
+        assertThat(kept.stream().map(String::strip)).containsExactlyInAnyOrderElementsOf(
+                printed.stream().filter(l -> l.contains(SEED_UUID)).toList());
+        assertThat(history.all()).isEmpty();
+        assertThat(history.knows(SEED_UUID)).isTrue();
     }
 
     @Test
