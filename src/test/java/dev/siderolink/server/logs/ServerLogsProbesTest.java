@@ -48,7 +48,7 @@ class ServerLogsProbesTest {
                 @Override
                 public void failed(int lines) {}
             }))).isTrue();
-            Awaitility.await("the failed write shows").atMost(Duration.ofSeconds(10))
+            Awaitility.await("the failed write shows").atMost(Duration.ofSeconds(30))
                     .until(() -> details(server.health("/readiness", 200), "serverlogs").containsKey("outputProblem"));
 
             Map<String, Object> ready = server.health("/readiness", 200);
@@ -58,7 +58,7 @@ class ServerLogsProbesTest {
             assertThat(server.health("/liveness", 200)).containsEntry("status", "UP");
 
             writerThread("/dev/full").interrupt(); // ends its loop, as an Error thrown from a write would
-            Awaitility.await("liveness fails").atMost(Duration.ofSeconds(10)).untilAsserted(() -> server.health("/liveness", 503));
+            Awaitility.await("liveness fails").atMost(Duration.ofSeconds(30)).untilAsserted(() -> server.health("/liveness", 503));
             Map<String, Object> dead = server.health("/liveness", 503);
             assertThat(dead).containsEntry("status", "DOWN");
             assertThat(component(dead, "serverlogs")).containsEntry("status", "DOWN");
