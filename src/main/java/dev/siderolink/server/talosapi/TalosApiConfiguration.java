@@ -15,6 +15,8 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
@@ -37,6 +39,7 @@ import reactor.core.scheduler.Schedulers;
 @ConditionalOnComponent(Component.SERVEREVENTS)
 class TalosApiConfiguration {
 
+    private static final Logger log = LoggerFactory.getLogger(TalosApiConfiguration.class);
     private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(60);
 
     @Bean
@@ -66,8 +69,19 @@ class TalosApiConfiguration {
             throw new StartupProblem("Cannot load or create the Talos API CA (" + where + "): " + e.getMessage(),
                     "Restore it from a backup, or delete it to create a new CA (every talosconfig issued so far stops working).", e);
         }
-        List<String> endpoints = AdvertisedEndpoints.preferred(wireguard, siderolink.store());
-        return new TalosApiIdentity(ca, TalosApiIdentity.names(endpoints, properties.names()), properties.port(), properties.role());
+        List<String> endpoints;
+        try {
+            endpoints = AdvertisedEndpoints.preferred(wireguard, siderolink.store());
+        } catch (StartupProblem e) {
+            // e.g. the chart's serverevents container: the WireGuard endpoint is only the link container's setting
+            endpoints = List.of();
+        }
+        List<String> names = TalosApiIdentity.names(endpoints, properties.names());
+        if (names.isEmpty()) {
+            log.warn("Talos API: no names for its certificate: set siderolink.talos-api.names (or siderolink.wireguard.endpoint) "
+                    + "to the host names and addresses talosctl connects to, or talosctl will refuse the server certificate");
+        }
+        return new TalosApiIdentity(ca, names, properties.port(), properties.role());
     }
 
     @Bean
@@ -87,13 +101,14 @@ class TalosApiConfiguration {
      */
     @Bean
     @ConditionalOnProperty(name = "siderolink.talos-api.talosconfig-endpoint.enabled", havingValue = "true")
-    RouterFunction<ServerResponse> talosconfigRoute(TalosApiIdentity identity, SecureRandom random, ObjectProvider<Clock> clock) {
+    RouterFunction<ServerResponse> talosconfigRoute(TalosApiIdentity identity, TalosApiServer server, SecureRandom random, ObjectProvider<Clock> clock) {
         Clock time = clock.getIfAvailable(Clock::systemUTC);
         return RouterFunctions.route()
                 .GET("/api/v1/talosconfig", request -> {
                     List<String> nodes = request.queryParam("nodes").map(v -> List.of(v.split(","))).orElse(List.of())
                             .stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
-                    return Mono.fromCallable(() -> identity.talosconfig(nodes, random, time))
+                    TalosApiIdentity bound = server.isServing() ? identity.withPort(server.boundPort()) : identity;
+                    return Mono.fromCallable(() -> bound.talosconfig(nodes, random, time))
                             .subscribeOn(Schedulers.boundedElastic()) // key generation and signing: not on the event loop
                             .flatMap(yaml -> ServerResponse.ok()
                                     .contentType(MediaType.parseMediaType("application/yaml"))

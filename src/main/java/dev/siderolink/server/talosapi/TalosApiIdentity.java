@@ -36,6 +36,11 @@ public record TalosApiIdentity(TalosPki.Issued ca, List<String> names, int port,
         return List.copyOf(names);
     }
 
+    /** The same with another port (the one the server really bound when configured with 0). */
+    public TalosApiIdentity withPort(int boundPort) {
+        return new TalosApiIdentity(ca, names, boundPort, role);
+    }
+
     public List<String> endpoints() {
         List<String> endpoints = new ArrayList<>();
         for (String name : names) {
