@@ -69,6 +69,11 @@ class TalosApiConfiguration {
             throw new StartupProblem("Cannot load or create the Talos API CA (" + where + "): " + e.getMessage(),
                     "Restore it from a backup, or delete it to create a new CA (every talosconfig issued so far stops working).", e);
         }
+        return new TalosApiIdentity(ca, names(siderolink, wireguard, properties), properties.port(), properties.role());
+    }
+
+    /** The server certificate's names: the WireGuard endpoint hosts, then {@code siderolink.talos-api.names}. */
+    static List<String> names(SiderolinkProperties siderolink, WireguardProperties wireguard, TalosApiProperties properties) {
         List<String> endpoints;
         try {
             endpoints = AdvertisedEndpoints.preferred(wireguard, siderolink.store());
@@ -81,7 +86,7 @@ class TalosApiConfiguration {
             log.warn("Talos API: no names for its certificate: set siderolink.talos-api.names (or siderolink.wireguard.endpoint) "
                     + "to the host names and addresses talosctl connects to, or talosctl will refuse the server certificate");
         }
-        return new TalosApiIdentity(ca, names, properties.port(), properties.role());
+        return names;
     }
 
     @Bean

@@ -6,6 +6,9 @@ import dev.siderolink.server.history.RecordedEvent;
 import dev.siderolink.server.testing.InMemoryEventHistory;
 import dev.siderolink.server.testing.RunningServer;
 import dev.talos.api.machine.EventsRequest;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -77,7 +80,38 @@ class TalosApiApplicationTest {
         assertThat(Files.getPosixFilePermissions(file)).isEqualTo(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE));
         try (RunningServer again = start(true)) {
             assertThat(new TalosconfigClient(talosconfig(again)).context.get("ca")).as("the same CA after a restart").isEqualTo(ca);
+
+            // the command line reads the same state without starting anything
+            Path out = dir.resolve("talosconfig");
+            ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+            int exit = TalosconfigCommand.run(new String[] {
+                    "--siderolink.standalone.dir=" + dir.resolve("state"),
+                    "--siderolink.wireguard.endpoint=localhost",
+                    "--siderolink.talos-api.port=" + again.bean(TalosApiServer.class).boundPort(),
+                    "--nodes=talos-a",
+                    "--out=" + out}, System.out, new PrintStream(stderr, true, StandardCharsets.UTF_8));
+            assertThat(exit).as(stderr.toString(StandardCharsets.UTF_8)).isZero();
+            assertThat(Files.getPosixFilePermissions(out)).isEqualTo(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE));
+            try (TalosconfigClient client = new TalosconfigClient(Files.readString(out))) {
+                assertThat(client.context.get("ca")).isEqualTo(ca);
+                assertThat(client.context.get("nodes")).asList().containsExactly("talos-a");
+                var stream = client.events(EventsRequest.newBuilder().build());
+                assertThat(stream.next().getData().getTypeUrl()).isEmpty();
+                stream.close();
+            }
         }
+    }
+
+    @Test
+    void theTalosconfigCommandSaysWhenThereIsNoCaYet() {
+        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        int exit = TalosconfigCommand.run(new String[] {"--siderolink.standalone.dir=" + dir.resolve("empty"), "--siderolink.wireguard.endpoint=localhost"},
+                new PrintStream(stdout, true, StandardCharsets.UTF_8), new PrintStream(stderr, true, StandardCharsets.UTF_8));
+        assertThat(exit).isEqualTo(1);
+        assertThat(stderr.toString(StandardCharsets.UTF_8)).contains("secret-siderolink-talos-ca.yaml does not exist", "start the server");
+        assertThat(stdout.size()).isZero();
+        assertThat(dir.resolve("empty")).doesNotExist();
     }
 
     @Test
