@@ -68,7 +68,12 @@ final class TalosconfigClient implements AutoCloseable {
     }
 
     EventStream events(EventsRequest request) {
-        EventStream stream = new EventStream();
+        return events(request, -1);
+    }
+
+    /** With {@code initialRequest} ≥ 0 the client reads only that many events until {@link EventStream#request}. */
+    EventStream events(EventsRequest request, int initialRequest) {
+        EventStream stream = new EventStream(initialRequest);
         MachineServiceGrpc.newStub(channel).events(request, stream);
         return stream;
     }
@@ -81,11 +86,27 @@ final class TalosconfigClient implements AutoCloseable {
     /** The received events, in order; the end of the stream as a Status. */
     static final class EventStream implements ClientResponseObserver<EventsRequest, Event>, AutoCloseable {
         private final BlockingQueue<Object> received = new LinkedBlockingQueue<>();
+        private final int initialRequest;
         private volatile ClientCallStreamObserver<EventsRequest> call;
+
+        EventStream() {
+            this(-1);
+        }
+
+        EventStream(int initialRequest) {
+            this.initialRequest = initialRequest;
+        }
 
         @Override
         public void beforeStart(ClientCallStreamObserver<EventsRequest> requestStream) {
             call = requestStream;
+            if (initialRequest >= 0) {
+                requestStream.disableAutoRequestWithInitial(initialRequest);
+            }
+        }
+
+        void request(int count) {
+            call.request(count);
         }
 
         @Override

@@ -267,11 +267,33 @@ class TalosctlEventsTest {
     }
 
     @Test
+    void aClientThatStopsReadingLosesLiveEventsButNeverSlowsTheSink() throws Exception {
+        var stream = track(client().events(tail(0), 1));
+        assertThat(stream.next().getData().getTypeUrl()).as("hello").isEmpty();
+        byte[] payload = new byte[4096];
+        List<RecordedEvent> published = new ArrayList<>();
+        long started = System.nanoTime();
+        for (int i = 0; i < 3000; i++) { // 12 MB: far more than the transport's windows and the 1024-event queue
+            RecordedEvent e = new RecordedEvent(UUID_A, ADDRESS_A, xids.next(clock.instant()), "", "type.googleapis.com/machine.SequenceEvent",
+                    payload, clock.instant());
+            published.add(e);
+            history.record(e);
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("publishing while a client does not read").isLessThan(Duration.ofSeconds(3));
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> registry.get(TalosApiMetrics.DROPPED).counter().count() > 0);
+        stream.request(Integer.MAX_VALUE);
+        assertThat(stream.next().getId()).as("the oldest waiting events are kept").isEqualTo(published.get(0).id());
+        assertThat(stream.next().getId()).isEqualTo(published.get(1).id());
+    }
+
+    @Test
     void aStreamEndsOnTheServerWhenTheClientGoesAway() throws Exception {
         var stream = client().events(tail(0));
         stream.next();
         Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> registry.get(TalosApiMetrics.STREAMS).gauge().value() == 1.0);
+        assertThat(history.liveSubscribers()).isEqualTo(1);
         stream.close();
         Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> registry.get(TalosApiMetrics.STREAMS).gauge().value() == 0.0);
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> history.liveSubscribers() == 0);
     }
 }

@@ -34,6 +34,11 @@ public class InMemoryEventHistory implements EventHistory {
         return new ArrayList<>(events);
     }
 
+    /** Subscribers of {@link #live()} now (a reader that went away must not stay subscribed). */
+    public int liveSubscribers() {
+        return live.currentSubscriberCount();
+    }
+
     @Override
     public Flux<RecordedEvent> live() {
         return live.asFlux();
