@@ -65,7 +65,7 @@ public final class TalosApiServer implements SmartLifecycle {
                     .build()
                     .start();
         } catch (IOException e) {
-            throw new IllegalStateException("Failed to bind to port " + port + " (Talos API, siderolink.talos-api.port): " + e.getMessage(), e);
+            throw new IllegalStateException("Failed to bind to address *:" + port + " (Talos API, siderolink.talos-api.port): " + e.getMessage(), e);
         }
         log.info("Talos API (talosctl events): gRPC with TLS on port {}", boundPort());
     }

@@ -27,7 +27,6 @@ import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.annotation.Configuration;
 
 /**
  * {@code java -jar siderolink-server.jar talosconfig [--out=<file>] [--nodes=a,b] [properties]}:
@@ -43,8 +42,10 @@ public final class TalosconfigCommand {
 
     private TalosconfigCommand() {}
 
-    /** Only the environment: property sources as the server sees them, no beans of ours. */
-    @Configuration(proxyBeanMethods = false)
+    /**
+     * Only the environment: property sources as the server sees them, no beans of ours. Not a
+     * {@code @Configuration}, so the server's component scan leaves it alone.
+     */
     static class Environment {}
 
     /** Runs the command; the process exit code (0 written, 1 failed, 64 usage). */
