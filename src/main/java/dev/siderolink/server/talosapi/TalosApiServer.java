@@ -18,7 +18,8 @@ import org.springframework.context.SmartLifecycle;
 
 /**
  * The Talos API's own gRPC server on every address: TLS 1.2/1.3 with the installation CA's server
- * certificate, and client certificates required and verified against the same CA (as apid does).
+ * certificate, and client certificates required and verified against the same CA (as apid does),
+ * carrying a role that may read ({@link RoleCheck}).
  */
 public final class TalosApiServer implements SmartLifecycle {
 
@@ -59,7 +60,7 @@ public final class TalosApiServer implements SmartLifecycle {
         try {
             server = NettyServerBuilder.forAddress(new InetSocketAddress(port))
                     .sslContext(sslContext(ca, serverCertificate))
-                    .addService(ServerInterceptors.intercept(events, events.selectionInterceptor()))
+                    .addService(ServerInterceptors.intercept(events, events.selectionInterceptor(), new RoleCheck()))
                     .permitKeepAliveWithoutCalls(true)
                     .permitKeepAliveTime(10, TimeUnit.SECONDS)
                     .build()

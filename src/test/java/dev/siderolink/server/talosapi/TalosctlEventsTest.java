@@ -262,6 +262,22 @@ class TalosctlEventsTest {
         assertThat(stream.end().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"os:reader", "os:admin", "os:operator"})
+    void rolesThatMayReadAreServed(String role) throws Exception {
+        String config = new TalosApiIdentity(ca, List.of("localhost"), server.boundPort(), role).talosconfig(List.of(), RANDOM, clock);
+        var stream = track(track(new TalosconfigClient(config)).events(tail(1)));
+        stream.next();
+        assertThat(stream.next().getId()).isEqualTo(e5.id());
+    }
+
+    @Test
+    void aCertificateOfTheCaWithoutAReadingRoleIsDenied() throws Exception {
+        String config = new TalosApiIdentity(ca, List.of("localhost"), server.boundPort(), "os:etcd:backup").talosconfig(List.of(), RANDOM, clock);
+        var stream = track(new TalosconfigClient(config)).events(tail(1));
+        assertThat(stream.end().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    }
+
     private static String line(String yaml, String key) {
         return yaml.lines().filter(l -> l.trim().startsWith(key + ": ")).findFirst().orElseThrow();
     }
