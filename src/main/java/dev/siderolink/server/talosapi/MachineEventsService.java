@@ -176,7 +176,7 @@ final class MachineEventsService extends MachineServiceGrpc.MachineServiceImplBa
         return e.serverUuid() + '/' + e.id();
     }
 
-    private static Event toEvent(RecordedEvent e, NodeSelection selection) {
+    static Event toEvent(RecordedEvent e, NodeSelection selection) {
         Event.Builder event = Event.newBuilder()
                 .setData(Any.newBuilder().setTypeUrl(typeUrl(e.typeUrl())).setValue(ByteString.copyFrom(e.payload())))
                 .setId(e.id())
