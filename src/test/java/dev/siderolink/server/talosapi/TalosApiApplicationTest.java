@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
 
 /**
  * The serverevents component with the Talos API as an operator runs it: the talosconfig from the
@@ -29,11 +30,12 @@ class TalosApiApplicationTest {
     @TempDir
     Path dir;
 
-    /** Stands in for the event history bean of the history package. */
+    /** An event history the test fills; primary over the history package's own bean. */
     @Configuration(proxyBeanMethods = false)
     static class History {
         @Bean
-        InMemoryEventHistory eventHistory() {
+        @Primary
+        InMemoryEventHistory testEventHistory() {
             return new InMemoryEventHistory();
         }
     }
