@@ -25,6 +25,14 @@ public interface ResourceStore {
     Mono<InstallationSecret> loadOrCreateInstallationSecret(Supplier<InstallationSecret> generator);
 
     /**
+     * Another Secret of this installation, kept where the installation Secret is (kubernetes: a
+     * Secret in the same namespace; standalone: {@code secret-<name>.yaml}, owner-only): its data,
+     * decoded. When it does not exist yet, the data from {@code generator} is stored; if another
+     * writer created it first, theirs is returned. Used for the Talos API CA.
+     */
+    Mono<Map<String, String>> loadOrCreateSecret(String name, Supplier<Map<String, String>> generator);
+
+    /**
      * Atomically replaces {@code spec.siderolink} of binding {@code uuid} by {@code update(current)}.
      * Concurrent writers are serialised (optimistic concurrency with retry, or a lock): {@code update}
      * may run more than once and must be a pure function of its argument. Nothing is written when

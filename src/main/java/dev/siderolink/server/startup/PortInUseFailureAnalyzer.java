@@ -24,6 +24,7 @@ class PortInUseFailureAnalyzer implements FailureAnalyzer {
         PORT_PROPERTIES.put("siderolink.api.port", "the Provision API");
         PORT_PROPERTIES.put("siderolink.logs.port", "the kernel log receiver");
         PORT_PROPERTIES.put("siderolink.events.port", "the event sink");
+        PORT_PROPERTIES.put("siderolink.talos-api.port", "the Talos API for talosctl events");
         PORT_PROPERTIES.put("server.port", "the HTTP server (Actuator and API)");
     }
 

@@ -3,6 +3,7 @@ package dev.siderolink.server.chart;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.siderolink.server.installation.InstallationSecret;
+import dev.siderolink.server.talosapi.TalosPki;
 import dev.siderolink.server.inventory.Condition;
 import dev.siderolink.server.inventory.MetalMachine;
 import dev.siderolink.server.inventory.MetalMachineResources;
@@ -161,6 +162,10 @@ class ChartRbacTest {
         InstallationSecret secret = new InstallationSecret("aWQ=", "a2V5");
         assertThat(store.loadOrCreateInstallationSecret(() -> secret).block(Duration.ofSeconds(10))).isEqualTo(secret);
         assertThat(store.loadOrCreateInstallationSecret(() -> null).block(Duration.ofSeconds(10))).isEqualTo(secret);
+        // the Talos API CA of serverevents: created, then read on the next start
+        Map<String, String> ca = Map.of(TalosPki.CERT_KEY, "crt", TalosPki.KEY_KEY, "key");
+        assertThat(store.loadOrCreateSecret(TalosPki.SECRET_NAME, () -> ca).block(Duration.ofSeconds(10))).isEqualTo(ca);
+        assertThat(store.loadOrCreateSecret(TalosPki.SECRET_NAME, () -> null).block(Duration.ofSeconds(10))).isEqualTo(ca);
         store.updateSiderolink(uuid, s -> new ServerBinding.Siderolink("fdae:2859:5bb1:7a03::100/64", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
                 .block(Duration.ofSeconds(10));
         Instant now = Instant.parse("2024-05-01T12:00:00Z");

@@ -369,7 +369,7 @@ class HelmChartTest {
     void roleGrantsGetOnTheInstallationSecretAndCreateOfSecretsInTheReleaseNamespaceOnly() {
         assertThat(defaults.role().getMetadata().getNamespace()).isEqualTo(NAMESPACE);
         assertThat(rules(defaults.role().getRules())).containsExactlyInAnyOrder(
-                " secrets get [siderolink]",
+                " secrets get [siderolink, siderolink-talos-ca]",
                 " secrets create");
         RoleBinding binding = defaults.one(RoleBinding.class);
         assertThat(binding.getMetadata().getNamespace()).isEqualTo(NAMESPACE);

@@ -38,6 +38,10 @@ class ProvisionerTest {
             return Mono.error(error);
         }
 
+        public Mono<java.util.Map<String, String>> loadOrCreateSecret(String name, Supplier<java.util.Map<String, String>> generator) {
+            return Mono.error(error);
+        }
+
         public Mono<ServerBinding> updateSiderolink(String uuid, UnaryOperator<ServerBinding.Siderolink> update) {
             return Mono.error(error);
         }

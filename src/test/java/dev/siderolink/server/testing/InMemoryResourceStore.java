@@ -85,6 +85,13 @@ public class InMemoryResourceStore extends CachedResourceStore {
         return Mono.fromSupplier(generator);
     }
 
+    private final Map<String, Map<String, String>> secrets = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @Override
+    public Mono<Map<String, String>> loadOrCreateSecret(String name, Supplier<Map<String, String>> generator) {
+        return Mono.fromSupplier(() -> secrets.computeIfAbsent(name, n -> Map.copyOf(generator.get())));
+    }
+
     @Override
     public Mono<ServerBinding> updateSiderolink(String uuid, UnaryOperator<ServerBinding.Siderolink> update) {
         return Mono.fromSupplier(() -> {

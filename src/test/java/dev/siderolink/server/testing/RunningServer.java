@@ -34,6 +34,9 @@ public final class RunningServer implements AutoCloseable {
         sources.addAll(extra);
         List<String> argv = new ArrayList<>(List.of(args));
         argv.add("--server.port=0");
+        if (argv.stream().noneMatch(a -> a.startsWith("--siderolink.talos-api.port="))) {
+            argv.add("--siderolink.talos-api.port=0"); // not talosctl's 50000: tests run side by side
+        }
         return new RunningServer(new SpringApplicationBuilder(sources.toArray(Class<?>[]::new)).run(argv.toArray(String[]::new)));
     }
 

@@ -102,6 +102,58 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
                 .subscribeOn(Schedulers.boundedElastic());
     }
 
+    @Override
+    public Mono<Map<String, String>> loadOrCreateSecret(String name, Supplier<Map<String, String>> generator) {
+        return Mono.fromCallable(() -> {
+                    var secrets = client.secrets().inNamespace(namespace).withName(name);
+                    Secret existing = secrets.get();
+                    if (existing != null) {
+                        return decodeData(existing);
+                    }
+                    Map<String, String> fresh = generator.get();
+                    Base64.Encoder b64 = Base64.getEncoder();
+                    Map<String, String> data = new java.util.TreeMap<>();
+                    fresh.forEach((key, value) -> data.put(key, b64.encodeToString(value.getBytes(StandardCharsets.UTF_8))));
+                    Secret secret = new SecretBuilder()
+                            .withNewMetadata()
+                            .withName(name)
+                            .withNamespace(namespace)
+                            .addToLabels("clusterctl.cluster.x-k8s.io/move", "")
+                            .endMetadata()
+                            .withData(data)
+                            .build();
+                    try {
+                        client.secrets().inNamespace(namespace).resource(secret).create();
+                        log.info("created Secret {}/{}", namespace, name);
+                        return fresh;
+                    } catch (KubernetesClientException e) {
+                        if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+                            throw e;
+                        }
+                        Secret winner = secrets.get(); // another replica created it between our get and create
+                        if (winner == null) {
+                            throw new IllegalStateException("Secret " + namespace + "/" + name + " reported as existing but cannot be read");
+                        }
+                        return decodeData(winner);
+                    }
+                })
+                .subscribeOn(Schedulers.boundedElastic());
+    }
+
+    private Map<String, String> decodeData(Secret secret) {
+        Map<String, String> result = new java.util.TreeMap<>();
+        if (secret.getData() != null) {
+            secret.getData().forEach((key, value) -> {
+                try {
+                    result.put(key, new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalStateException("Secret " + namespace + "/" + secret.getMetadata().getName() + " data." + key + " is not base64");
+                }
+            });
+        }
+        return result;
+    }
+
     private Secret encode(InstallationSecret secret) {
         Base64.Encoder b64 = Base64.getEncoder();
         return new SecretBuilder()

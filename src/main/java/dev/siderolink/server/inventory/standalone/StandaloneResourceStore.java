@@ -228,6 +228,46 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
                 });
     }
 
+    @Override
+    public Mono<Map<String, String>> loadOrCreateSecret(String name, Supplier<Map<String, String>> generator) {
+        return onIo(() -> {
+                    Path file = dir.resolve("secret-" + name + ".yaml");
+                    if (Files.exists(file)) {
+                        return readSecretData(file);
+                    }
+                    Map<String, String> fresh = generator.get();
+                    Base64.Encoder b64 = Base64.getEncoder();
+                    Map<String, String> data = new java.util.TreeMap<>();
+                    fresh.forEach((key, value) -> data.put(key, b64.encodeToString(value.getBytes(StandardCharsets.UTF_8))));
+                    Secret secret = new SecretBuilder()
+                            .withNewMetadata()
+                            .withName(name)
+                            .withNamespace(namespace)
+                            .addToLabels("clusterctl.cluster.x-k8s.io/move", "")
+                            .endMetadata()
+                            .withData(data)
+                            .build();
+                    if (files.createExclusive(file, yaml.toYaml(secret), true)) {
+                        log.info("created {}", file);
+                        return fresh;
+                    }
+                    return readSecretData(file); // another process won the race
+                });
+    }
+
+    private Map<String, String> readSecretData(Path file) {
+        Secret secret;
+        try {
+            secret = serialization.unmarshal(Files.readString(file), Secret.class);
+        } catch (IOException | RuntimeException e) {
+            throw new StandaloneStateException("cannot read " + file + " (" + e.getClass().getSimpleName() + "): restore it from a backup, or delete it", e);
+        }
+        Map<String, String> data = secret == null || secret.getData() == null ? Map.of() : secret.getData();
+        Map<String, String> result = new java.util.TreeMap<>();
+        data.forEach((key, value) -> result.put(key, secretValue(file, data, key)));
+        return result;
+    }
+
     private Secret encodeSecret(InstallationSecret secret) {
         Base64.Encoder b64 = Base64.getEncoder();
         return new SecretBuilder()

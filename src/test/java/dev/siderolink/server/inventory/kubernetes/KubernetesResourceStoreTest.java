@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 import dev.siderolink.server.installation.InstallationSecret;
+import dev.siderolink.server.talosapi.TalosPki;
 import dev.siderolink.server.inventory.BindingEvent;
 import dev.siderolink.server.inventory.Change;
 import dev.siderolink.server.inventory.Condition;
@@ -160,6 +161,37 @@ class KubernetesResourceStoreTest {
         assertThat(returned).isEqualTo(winner);
         Secret stored = client.secrets().inNamespace(NAMESPACE).withName("siderolink").get();
         assertThat(stored.getData()).containsEntry("private-key", base64(winner.privateKey()));
+    }
+
+    // ---- other installation Secrets (the Talos API CA) ----
+
+    @Test
+    void talosApiCaIsCreatedOnceAndReusedByTheNextStart() {
+        var generated = TalosPki.toSecretData(TalosPki.newCa("test", RANDOM, java.time.Clock.systemUTC()));
+
+        var created = store.loadOrCreateSecret(TalosPki.SECRET_NAME, () -> generated).block(Duration.ofSeconds(10));
+
+        assertThat(created).isEqualTo(generated);
+        Secret stored = client.secrets().inNamespace(NAMESPACE).withName(TalosPki.SECRET_NAME).get();
+        assertThat(stored.getMetadata().getLabels()).containsEntry("clusterctl.cluster.x-k8s.io/move", "");
+        assertThat(stored.getData()).containsEntry(TalosPki.CERT_KEY, base64(generated.get(TalosPki.CERT_KEY)));
+        KubernetesResourceStore restarted = new KubernetesResourceStore(client, NAMESPACE);
+        var loaded = restarted.loadOrCreateSecret(TalosPki.SECRET_NAME, () -> fail("generator called although the CA exists")).block(Duration.ofSeconds(10));
+        assertThat(TalosPki.fromSecretData(loaded).certificate()).isEqualTo(TalosPki.fromSecretData(generated).certificate());
+    }
+
+    @Test
+    void talosApiCaOfAReplicaThatCreatedItFirstWins() {
+        var winner = TalosPki.toSecretData(TalosPki.newCa("winner", RANDOM, java.time.Clock.systemUTC()));
+        var loser = TalosPki.toSecretData(TalosPki.newCa("loser", RANDOM, java.time.Clock.systemUTC()));
+
+        var returned = store.loadOrCreateSecret(TalosPki.SECRET_NAME, () -> {
+                    store.loadOrCreateSecret(TalosPki.SECRET_NAME, () -> winner).block(Duration.ofSeconds(10));
+                    return loser;
+                })
+                .block(Duration.ofSeconds(10));
+
+        assertThat(returned).isEqualTo(winner);
     }
 
     // ---- updateSiderolink ----
