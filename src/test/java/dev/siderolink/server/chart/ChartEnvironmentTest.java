@@ -9,6 +9,7 @@ import dev.siderolink.server.config.LogsProperties;
 import dev.siderolink.server.config.ProvisionProperties;
 import dev.siderolink.server.config.SiderolinkProperties;
 import dev.siderolink.server.config.StoreKind;
+import dev.siderolink.server.config.TalosApiProperties;
 import dev.siderolink.server.config.WireguardProperties;
 import java.util.HashMap;
 import java.util.List;
@@ -40,6 +41,7 @@ class ChartEnvironmentTest {
             link: {httpPort: 9180}
             serverlogs: {httpPort: 9182}
             serverevents: {httpPort: 9183}
+            talosApi: {port: 50999, names: [talos.example.org, 198.51.100.7]}
             """);
 
     /** The container's Spring environment: its env as system environment, its args as the entrypoint passes them. */
@@ -99,8 +101,14 @@ class ChartEnvironmentTest {
         assertThat(properties.port()).isEqualTo(5002);
         assertThat(properties.output()).isEqualTo("stdout");
         assertThat(properties.negativeAddressFilter()).containsExactly("10.5.0.0/16", "fd00:1::/64");
+        TalosApiProperties talosApi = events.bindOrCreate("siderolink.talos-api", TalosApiProperties.class);
+        assertThat(talosApi.port()).isEqualTo(50999);
+        assertThat(talosApi.names()).containsExactly("talos.example.org", "198.51.100.7");
+        assertThat(events.bindOrCreate("siderolink.wireguard", WireguardProperties.class).endpoint())
+                .as("the Talos API's certificate names the endpoint's hosts").containsExactly(RenderedChart.ENDPOINT);
         assertCommon(events, 9183, "WARN");
-        assertThat(checked).containsExactlyInAnyOrder(common("SIDEROLINK_EVENTS_PORT", "SIDEROLINK_EVENTS_NEGATIVEADDRESSFILTER"));
+        assertThat(checked).containsExactlyInAnyOrder(common("SIDEROLINK_EVENTS_PORT", "SIDEROLINK_EVENTS_NEGATIVEADDRESSFILTER",
+                "SIDEROLINK_WIREGUARD_ENDPOINT", "SIDEROLINK_TALOSAPI_PORT", "SIDEROLINK_TALOSAPI_NAMES"));
     }
 
     private static void assertCommon(Binder binder, int serverPort, String level) {

@@ -230,11 +230,18 @@ class HelmChartTest {
             assertThat(p.getProtocol()).isEqualTo("TCP");
             assertThat(containerPortNamed("link", p.getTargetPort().getStrVal())).isEqualTo("8081/TCP");
         });
-        for (Service service : List.of(wireguard, api)) {
+        Service talosApi = defaults.service("talos-api");
+        assertThat(talosApi.getSpec().getType()).as("talosctl's port is not exposed outside the cluster unless asked").isEqualTo("ClusterIP");
+        assertThat(talosApi.getSpec().getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getPort()).isEqualTo(50000);
+            assertThat(p.getProtocol()).isEqualTo("TCP");
+            assertThat(containerPortNamed("serverevents", p.getTargetPort().getStrVal())).isEqualTo("50000/TCP");
+        });
+        for (Service service : List.of(wireguard, api, talosApi)) {
             assertThat(podLabels).containsAllEntriesOf(service.getSpec().getSelector());
             assertThat(service.getSpec().getPublishNotReadyAddresses()).as("a slow stream container must not cut the tunnels").isTrue();
         }
-        assertThat(defaults.all(Service.class)).hasSize(2);
+        assertThat(defaults.all(Service.class)).hasSize(3);
     }
 
     private String containerPortNamed(String container, String name) {
