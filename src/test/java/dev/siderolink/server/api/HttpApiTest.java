@@ -13,6 +13,7 @@ import dev.siderolink.server.history.ServerHistories;
 import dev.siderolink.server.installation.InstallationIdentity;
 import dev.siderolink.server.logs.TcpLogReceiver;
 import dev.siderolink.server.testing.DummyInterface;
+import dev.siderolink.server.testing.NodeChannels;
 import dev.talos.api.machine.SequenceEvent;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -253,15 +254,7 @@ class HttpApiTest {
             JsonNode health = get("/actuator/health");
             String grpc = health.get("components").get("serverevents").get("details").get("grpc").asText();
             int port = Integer.parseInt(grpc.substring(grpc.lastIndexOf(':') + 1));
-            ManagedChannel channel = NettyChannelBuilder.forAddress(new InetSocketAddress(identity.network().serverAddress().withoutPrefixLength().toInetAddress(), port))
-                    .usePlaintext()
-                    .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
-                        @Override
-                        public java.net.SocketAddress createSocketAddress(java.net.SocketAddress remote, io.grpc.Attributes attrs) {
-                            return new InetSocketAddress(node, 0);
-                        }
-                    })
-                    .build();
+            ManagedChannel channel = NodeChannels.from(node, new InetSocketAddress(identity.network().serverAddress().withoutPrefixLength().toInetAddress(), port));
             try {
                 EventSinkServiceGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS).publish(EventRequest.newBuilder().setId(id)
                         .setData(Any.pack(SequenceEvent.newBuilder().setSequence("boot").setAction(SequenceEvent.Action.START).build(), "type.googleapis.com"))

@@ -16,6 +16,7 @@ import dev.siderolink.server.inventory.MetalMachineStatus;
 import dev.siderolink.server.inventory.NodeReport;
 import dev.siderolink.server.inventory.ResourceStore;
 import dev.siderolink.server.testing.DummyInterface;
+import dev.siderolink.server.testing.NodeChannels;
 import dev.talos.api.common.Code;
 import dev.talos.api.machine.AddressEvent;
 import dev.talos.api.machine.ConfigLoadErrorEvent;
@@ -124,15 +125,7 @@ abstract class EventSinkContract {
 
     /** A stub whose calls come from {@code node}, as a Talos node's do through its tunnel. */
     EventSinkServiceGrpc.EventSinkServiceBlockingStub from(InetAddress node) {
-        ManagedChannel channel = NettyChannelBuilder.forAddress(new InetSocketAddress(identity.network().serverAddress().toInetAddress(), sink.boundPort()))
-                .usePlaintext()
-                .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
-                    @Override
-                    public java.net.SocketAddress createSocketAddress(java.net.SocketAddress remote, io.grpc.Attributes attrs) {
-                        return new InetSocketAddress(node, 0);
-                    }
-                })
-                .build();
+        ManagedChannel channel = NodeChannels.from(node, new InetSocketAddress(identity.network().serverAddress().toInetAddress(), sink.boundPort()));
         channels.add(channel);
         return EventSinkServiceGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS);
     }

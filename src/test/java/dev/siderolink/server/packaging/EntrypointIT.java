@@ -18,6 +18,7 @@ import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
 import dev.siderolink.server.provision.StandaloneTestDirs;
 import dev.siderolink.server.testing.DummyInterface;
+import dev.siderolink.server.testing.NodeChannels;
 import dev.siderolink.server.testing.ProvisionClient;
 import dev.talos.api.machine.AddressEvent;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -303,14 +304,7 @@ class EntrypointIT {
     void serverEventsPrintsTheNodesEventAndAppliesTheChartsNegativeAddressFilter() throws Exception {
         Component serverevents = running.get("serverevents");
         int port = port("serverevents", "SIDEROLINK_EVENTS_PORT");
-        ManagedChannel channel = NettyChannelBuilder.forAddress(new InetSocketAddress(server, port)).usePlaintext()
-                .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
-                    @Override
-                    public SocketAddress createSocketAddress(SocketAddress remote, io.grpc.Attributes attrs) {
-                        return new InetSocketAddress(node, 0); // through its tunnel, a node speaks from its own address
-                    }
-                })
-                .build();
+        ManagedChannel channel = NodeChannels.from(node, new InetSocketAddress(server, port)); // through its tunnel, a node speaks from its own address
         try {
             String id = "cv0d3b5l1ust0p8aheg0";
             eventIds.add(id);
