@@ -9,6 +9,7 @@ import dev.siderolink.server.inventory.MetalMachineResources;
 import dev.siderolink.server.inventory.MetalMachineStatus;
 import dev.siderolink.server.inventory.NodeReport;
 import dev.siderolink.server.inventory.ResourceNames;
+import dev.siderolink.server.inventory.Secrets;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.ServerBindingResources;
 import dev.siderolink.server.inventory.StoreUnavailableException;
@@ -111,17 +112,7 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
                         return decodeData(existing);
                     }
                     Map<String, String> fresh = generator.get();
-                    Base64.Encoder b64 = Base64.getEncoder();
-                    Map<String, String> data = new java.util.TreeMap<>();
-                    fresh.forEach((key, value) -> data.put(key, b64.encodeToString(value.getBytes(StandardCharsets.UTF_8))));
-                    Secret secret = new SecretBuilder()
-                            .withNewMetadata()
-                            .withName(name)
-                            .withNamespace(namespace)
-                            .addToLabels("clusterctl.cluster.x-k8s.io/move", "")
-                            .endMetadata()
-                            .withData(data)
-                            .build();
+                    Secret secret = Secrets.of(name, namespace, fresh);
                     try {
                         client.secrets().inNamespace(namespace).resource(secret).create();
                         log.info("created Secret {}/{}", namespace, name);
@@ -155,16 +146,8 @@ public class KubernetesResourceStore extends CachedResourceStore implements Smar
     }
 
     private Secret encode(InstallationSecret secret) {
-        Base64.Encoder b64 = Base64.getEncoder();
-        return new SecretBuilder()
-                .withNewMetadata()
-                .withName(InstallationSecret.NAME)
-                .withNamespace(namespace)
-                .addToLabels("clusterctl.cluster.x-k8s.io/move", "")
-                .endMetadata()
-                .addToData(InstallationSecret.INSTALLATION_ID_KEY, b64.encodeToString(secret.installationId().getBytes(StandardCharsets.UTF_8)))
-                .addToData(InstallationSecret.PRIVATE_KEY_KEY, b64.encodeToString(secret.privateKey().getBytes(StandardCharsets.UTF_8)))
-                .build();
+        return Secrets.of(InstallationSecret.NAME, namespace,
+                Map.of(InstallationSecret.INSTALLATION_ID_KEY, secret.installationId(), InstallationSecret.PRIVATE_KEY_KEY, secret.privateKey()));
     }
 
     private InstallationSecret decode(Secret secret) {
