@@ -57,8 +57,7 @@ JAR=target/siderolink-server.jar
 LOAD_CLASS=target/test-classes/dev/siderolink/server/bench/ProvisionLoad.class
 CP_FILE=target/bench-classpath.txt
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+. scripts/lib/bench.sh
 
 for n in CONCURRENCY DURATION_SECONDS WARMUP_SECONDS CHANNELS UUIDS MAX_CALLS STARTUP_TIMEOUT DISK_THREADS; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
@@ -67,27 +66,7 @@ command -v java >/dev/null || die "java not found"
 command -v curl >/dev/null || die "curl not found"
 
 # ---- build ----
-needs_build() {
-  [[ -f $JAR && -f $LOAD_CLASS ]] || return 0
-  [[ -n $(find src pom.xml -newer "$JAR" -print -quit) ]] && return 0
-  [[ -n $(find src/test -newer "$LOAD_CLASS" -print -quit) ]] && return 0
-  return 1
-}
-case $BUILD in
-  always) rebuild=1 ;;
-  never) rebuild=0; [[ -f $JAR && -f $LOAD_CLASS ]] || die "BUILD=never but $JAR or $LOAD_CLASS is missing" ;;
-  auto) if needs_build; then rebuild=1; else rebuild=0; fi ;;
-  *) die "BUILD must be auto, always or never" ;;
-esac
-if (( rebuild )); then
-  log "building the server jar and test classes (./mvnw -DskipTests package)"
-  ./mvnw -B -q -DskipTests package
-fi
-if [[ ! -s $CP_FILE || pom.xml -nt $CP_FILE ]]; then
-  log "resolving the test classpath"
-  ./mvnw -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE" >/dev/null
-fi
-CLIENT_CP="target/test-classes:target/classes:$(cat "$CP_FILE")"
+bench_build
 
 # ---- server ----
 WORK=$(mktemp -d "$STATE_PARENT/siderolink-bench.XXXXXX")

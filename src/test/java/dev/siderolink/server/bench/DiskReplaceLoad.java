@@ -1,7 +1,6 @@
 package dev.siderolink.server.bench;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -174,14 +173,14 @@ public final class DiskReplaceLoad {
     }
 
     private void open(Window window) {
-        window.cpuStart = cpuMillis();
+        window.cpuStart = BenchProcess.ownCpuMillis();
         window.startNanos = System.nanoTime();
         current = window;
     }
 
     private void close(Window window) {
         window.endNanos = System.nanoTime();
-        window.cpuEnd = cpuMillis();
+        window.cpuEnd = BenchProcess.ownCpuMillis();
     }
 
     private void work() {
@@ -271,14 +270,6 @@ public final class DiskReplaceLoad {
                     h.getMaxValue() / 1000.0, bad, codes.length() == 0 ? "-" : codes, threads, perOp);
         }
         return bad == 0;
-    }
-
-    private static long cpuMillis() {
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            long nanos = os.getProcessCpuTime();
-            return nanos < 0 ? -1 : nanos / 1_000_000;
-        }
-        return -1;
     }
 
     private static void sleepSeconds(double seconds) throws InterruptedException {

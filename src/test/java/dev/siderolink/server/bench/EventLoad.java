@@ -20,7 +20,6 @@ import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -138,7 +137,7 @@ public final class EventLoad {
                 }
                 case "run" -> {
                     RunOptions options = RunOptions.parse(args);
-                    startWatchdog(options.budgetMillis());
+                    BenchProcess.startWatchdog("EventLoad", options.budgetMillis());
                     EventLoad load = new EventLoad(options);
                     int status;
                     try {
@@ -214,22 +213,6 @@ public final class EventLoad {
         long budgetMillis() {
             return (long) ((warmupSeconds + durationSeconds) * 1000) + 3 * deadlineMillis + 60_000;
         }
-    }
-
-    private static void startWatchdog(long budgetMillis) {
-        Thread watchdog = new Thread(() -> {
-            try {
-                Thread.sleep(budgetMillis);
-            } catch (InterruptedException e) {
-                return;
-            }
-            System.err.println("EventLoad: watchdog: run exceeded " + budgetMillis + " ms, giving up");
-            System.out.println("RESULT status=watchdog");
-            System.out.flush();
-            Runtime.getRuntime().halt(3);
-        }, "watchdog");
-        watchdog.setDaemon(true);
-        watchdog.start();
     }
 
     // ---------------------------------------------------------------- prepare
@@ -617,18 +600,18 @@ public final class EventLoad {
     }
 
     private void open(Phase phase) {
-        phase.clientCpuStart = clientCpuMillis();
-        phase.serverCpuStart = serverCpuMillis(false);
-        phase.serverSysStart = serverCpuMillis(true);
+        phase.clientCpuStart = BenchProcess.ownCpuMillis();
+        phase.serverCpuStart = BenchProcess.cpuMillis(options.serverPid(), false, options.clockTicks());
+        phase.serverSysStart = BenchProcess.cpuMillis(options.serverPid(), true, options.clockTicks());
         phase.startNanos = System.nanoTime();
         current = phase;
     }
 
     private void close(Phase phase) {
         phase.endNanos = System.nanoTime();
-        phase.clientCpuEnd = clientCpuMillis();
-        phase.serverCpuEnd = serverCpuMillis(false);
-        phase.serverSysEnd = serverCpuMillis(true);
+        phase.clientCpuEnd = BenchProcess.ownCpuMillis();
+        phase.serverCpuEnd = BenchProcess.cpuMillis(options.serverPid(), false, options.clockTicks());
+        phase.serverSysEnd = BenchProcess.cpuMillis(options.serverPid(), true, options.clockTicks());
     }
 
     // ---------------------------------------------------------------- the disk poller
@@ -778,29 +761,6 @@ public final class EventLoad {
     /** CPU milliseconds over the window as a percentage of one core. */
     private static String percent(long cpuMillis, double seconds) {
         return cpuMillis < 0 || seconds <= 0 ? "-" : String.format(Locale.ROOT, "%.0f", cpuMillis / 10.0 / seconds);
-    }
-
-    private long serverCpuMillis(boolean systemOnly) {
-        if (options.serverPid() == 0) {
-            return -1;
-        }
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(options.serverPid()), "stat"));
-            // after the parenthesised command name; utime and stime are fields 14 and 15
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            long ticks = (systemOnly ? 0 : Long.parseLong(fields[11])) + Long.parseLong(fields[12]);
-            return ticks * 1000 / options.clockTicks();
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-    }
-
-    private static long clientCpuMillis() {
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            long nanos = os.getProcessCpuTime();
-            return nanos < 0 ? -1 : nanos / 1_000_000;
-        }
-        return -1;
     }
 
     private static void sleepSeconds(double seconds) throws InterruptedException {

@@ -392,7 +392,7 @@ public final class LogLoad {
 
         int run() throws Exception {
             long budgetMillis = (long) ((warmupSeconds + durationSeconds) * 1000) + 180_000;
-            startWatchdog(budgetMillis);
+            BenchProcess.startWatchdog("LogLoad", budgetMillis);
             System.out.printf(Locale.ROOT, "%s: %d sources -> [%s]:%d, %s, warm-up %.0f s, measure %.0f s; message %d bytes%n",
                     transport, sources.size(), target.getHostAddress(), port,
                     udp ? "paced at " + rate + " msg/s in total, one datagram per message" : "as fast as the receiver reads, " + batch + " lines per write",
@@ -804,22 +804,6 @@ public final class LogLoad {
         while ((left = nanos - System.nanoTime()) > 0) {
             TimeUnit.NANOSECONDS.sleep(Math.min(left, 100_000_000));
         }
-    }
-
-    private static void startWatchdog(long budgetMillis) {
-        Thread watchdog = new Thread(() -> {
-            try {
-                Thread.sleep(budgetMillis);
-            } catch (InterruptedException e) {
-                return;
-            }
-            System.err.println("LogLoad: watchdog: run exceeded " + budgetMillis + " ms, giving up");
-            System.out.println("RESULT status=watchdog");
-            System.out.flush();
-            Runtime.getRuntime().halt(3);
-        }, "watchdog");
-        watchdog.setDaemon(true);
-        watchdog.start();
     }
 
     // ------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -267,7 +266,7 @@ public final class ProvisionLoad {
             System.exit(2);
             return;
         }
-        startWatchdog(options.budgetMillis());
+        BenchProcess.startWatchdog("ProvisionLoad", options.budgetMillis());
         ProvisionLoad load = new ProvisionLoad(options);
         int status;
         try {
@@ -277,24 +276,6 @@ public final class ProvisionLoad {
         }
         System.exit(status);
     }
-
-    /** Ends the process if the run takes longer than its budget (a hung server, say). */
-    private static void startWatchdog(long budgetMillis) {
-        Thread watchdog = new Thread(() -> {
-            try {
-                Thread.sleep(budgetMillis);
-            } catch (InterruptedException e) {
-                return;
-            }
-            System.err.println("ProvisionLoad: watchdog: run exceeded " + budgetMillis + " ms, giving up");
-            System.out.println("RESULT status=watchdog");
-            System.out.flush();
-            Runtime.getRuntime().halt(3);
-        }, "watchdog");
-        watchdog.setDaemon(true);
-        watchdog.start();
-    }
-
     int run() throws InterruptedException {
         Options o = options;
         System.out.printf(Locale.ROOT, "scenario %s: %d in flight over %d channels to %s:%d, warm-up %.1f s, measure %.1f s (at most %d calls)%n",
@@ -363,9 +344,9 @@ public final class ProvisionLoad {
     /** Issues calls while the phase lasts: at most {@code maxCalls}, for at most {@code durationNanos}. */
     private void drive(Phase phase, Supplier<ProvisionRequest> requests, long durationNanos, long maxCalls)
             throws InterruptedException {
-        phase.clientCpuStart = clientCpuMillis();
-        phase.serverCpuStart = serverCpuMillis(false);
-        phase.serverSysStart = serverCpuMillis(true);
+        phase.clientCpuStart = BenchProcess.ownCpuMillis();
+        phase.serverCpuStart = BenchProcess.cpuMillis(options.serverPid(), false, options.clockTicks());
+        phase.serverSysStart = BenchProcess.cpuMillis(options.serverPid(), true, options.clockTicks());
         phase.startNanos = System.nanoTime();
         current = phase;
         long end = phase.startNanos + durationNanos;
@@ -378,9 +359,9 @@ public final class ProvisionLoad {
             issued++;
         }
         phase.endNanos = System.nanoTime();
-        phase.clientCpuEnd = clientCpuMillis();
-        phase.serverCpuEnd = serverCpuMillis(false);
-        phase.serverSysEnd = serverCpuMillis(true);
+        phase.clientCpuEnd = BenchProcess.ownCpuMillis();
+        phase.serverCpuEnd = BenchProcess.cpuMillis(options.serverPid(), false, options.clockTicks());
+        phase.serverSysEnd = BenchProcess.cpuMillis(options.serverPid(), true, options.clockTicks());
         if (phase.unexpected.sum() >= options.maxErrors()) {
             System.out.println(phase.name + ": stopped early after " + phase.unexpected.sum() + " unexpected outcomes");
         }
@@ -538,35 +519,7 @@ public final class ProvisionLoad {
     private static String perCall(long cpuMillis, long calls) {
         return cpuMillis < 0 || calls == 0 ? "-" : String.format(Locale.ROOT, "%.0f", cpuMillis * 1000.0 / calls);
     }
-
-    /**
-     * CPU time of the server process from /proc (user + system, or system only), or -1 when not
-     * asked for or unreadable.
-     */
-    private long serverCpuMillis(boolean systemOnly) {
-        if (options.serverPid() == 0) {
-            return -1;
-        }
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(options.serverPid()), "stat"));
-            // fields after the parenthesised command name; utime and stime are fields 14 and 15
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            long ticks = (systemOnly ? 0 : Long.parseLong(fields[11])) + Long.parseLong(fields[12]);
-            return ticks * 1000 / options.clockTicks();
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-    }
-
     /** CPU time this JVM has used so far, or -1 when the platform does not say. */
-    private static long clientCpuMillis() {
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            long nanos = os.getProcessCpuTime();
-            return nanos < 0 ? -1 : nanos / 1_000_000;
-        }
-        return -1;
-    }
-
     private static Map<String, Long> snapshot(Map<String, LongAdder> counters) {
         Map<String, Long> out = new LinkedHashMap<>();
         counters.forEach((k, v) -> out.put(k, v.sum()));
