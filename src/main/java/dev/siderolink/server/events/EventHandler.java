@@ -159,14 +159,8 @@ final class EventHandler {
             return printed;
         }
         // Kept once accepted for the stream: the history serves the same line, and the payload as received.
-        return printed.doOnSuccess(v -> history.record(new RecordedEvent(uuid, host(peer), event.id(), event.actorId(), event.typeUrl(),
+        return printed.doOnSuccess(v -> history.record(new RecordedEvent(uuid, PeerAddress.host(peer.getAddress()), event.id(), event.actorId(), event.typeUrl(),
                 request.getData().getValue().toByteArray(), received), line));
-    }
-
-    /** The sender's address without brackets or port (compressed IPv6), as {@link RecordedEvent#node()} is. */
-    private static String host(InetSocketAddress peer) {
-        byte[] raw = peer.getAddress().getAddress();
-        return raw.length == 16 ? new IPv6Address(raw).toCompressedString() : peer.getAddress().getHostAddress();
     }
 
     /** Forgets what was kept for a deleted server. */

@@ -41,11 +41,12 @@ public final class PeerAddress implements ServerInterceptor {
     private static final Map<InetAddress, String> HOSTS = new ConcurrentHashMap<>();
     private static final int MAX_HOSTS = 4096;
 
-    private static String host(InetAddress ip) {
+    /** The address alone: compressed IPv6 (no zone, no brackets) or dotted IPv4. */
+    public static String host(InetAddress ip) {
         String host = HOSTS.get(ip);
         if (host == null) {
             // from the bytes: no zone, no string parsing
-            host = ip instanceof Inet6Address ? "[" + new IPv6Address(ip.getAddress()).toCompressedString() + "]" : ip.getHostAddress();
+            host = ip instanceof Inet6Address ? new IPv6Address(ip.getAddress()).toCompressedString() : ip.getHostAddress();
             if (HOSTS.size() >= MAX_HOSTS) {
                 HOSTS.clear();
             }
@@ -57,7 +58,8 @@ public final class PeerAddress implements ServerInterceptor {
     /** {@code [addr]:port} for IPv6, {@code addr:port} for IPv4, as the reference logs nodes. */
     public static String format(SocketAddress address) {
         if (address instanceof InetSocketAddress inet && inet.getAddress() != null) {
-            return host(inet.getAddress()) + ":" + inet.getPort();
+            InetAddress ip = inet.getAddress();
+            return (ip instanceof Inet6Address ? "[" + host(ip) + "]" : host(ip)) + ":" + inet.getPort();
         }
         return String.valueOf(address);
     }
