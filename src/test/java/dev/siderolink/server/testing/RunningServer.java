@@ -33,10 +33,7 @@ public final class RunningServer implements AutoCloseable {
         sources.add(SiderolinkServerApplication.class);
         sources.addAll(extra);
         List<String> argv = new ArrayList<>(List.of(args));
-        argv.add("--server.port=0");
-        if (argv.stream().noneMatch(a -> a.startsWith("--siderolink.talos-api.port="))) {
-            argv.add("--siderolink.talos-api.port=0"); // not talosctl's 50000: tests run side by side
-        }
+        argv.add("--server.port=0"); // (the Talos API's port is 0 for every test: src/test/resources/config)
         return new RunningServer(new SpringApplicationBuilder(sources.toArray(Class<?>[]::new)).run(argv.toArray(String[]::new)));
     }
 
