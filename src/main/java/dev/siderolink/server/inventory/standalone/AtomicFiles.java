@@ -61,8 +61,21 @@ class AtomicFiles {
      * the attributes of the file written (inode, size, mtime: a rename keeps them).
      */
     BasicFileAttributes write(Path target, byte[] content, boolean ownerOnly) throws IOException {
+        return replace(target, content, ownerOnly, true);
+    }
+
+    /**
+     * Replaces {@code target} as {@link #write} does (a reader sees the old or the new file), but
+     * without any fsync: visible at once, durable only once the caller's {@link Journal} commit or
+     * a later fsync says so.
+     */
+    BasicFileAttributes writeVisible(Path target, byte[] content) throws IOException {
+        return replace(target, content, false, false);
+    }
+
+    private BasicFileAttributes replace(Path target, byte[] content, boolean ownerOnly, boolean durable) throws IOException {
         // Owner-only files (the Secret) are rare: always a fresh file, never an inode that was readable.
-        Path temp = ownerOnly ? writeTemp(target, content, true) : writeSpare(target, content);
+        Path temp = ownerOnly ? writeTemp(target, content, true, durable) : writeSpare(target, content, durable);
         BasicFileAttributes written;
         Path previous = null;
         try {
@@ -81,7 +94,9 @@ class AtomicFiles {
         if (previous != null) {
             recycle(previous, spareOf(target));
         }
-        syncDirectory(target.getParent());
+        if (durable) {
+            syncDirectory(target.getParent());
+        }
         return written;
     }
 
@@ -98,8 +113,8 @@ class AtomicFiles {
         return target.resolveSibling("." + target.getFileName() + "." + spareToken + TEMP_SUFFIX);
     }
 
-    /** The content in this process's spare for {@code target}, overwritten in place, fsynced. */
-    private Path writeSpare(Path target, byte[] content) throws IOException {
+    /** The content in this process's spare for {@code target}, overwritten in place (and fsynced when durable). */
+    private Path writeSpare(Path target, byte[] content, boolean durable) throws IOException {
         Path spare = spareOf(target);
         try (FileChannel channel = FileChannel.open(spare, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
             // No TRUNCATE_EXISTING: truncating to zero would free the blocks this is about keeping.
@@ -109,12 +124,14 @@ class AtomicFiles {
                 position += channel.write(buffer, position);
             }
             channel.truncate(content.length);
-            channel.force(false);
+            if (durable) {
+                channel.force(false);
+            }
             return spare;
         } catch (IOException | RuntimeException e) {
             // e.g. a recycled hand-made file we may not write: start afresh
             Files.deleteIfExists(spare);
-            return writeTemp(target, content, false);
+            return writeTemp(target, content, false, durable);
         }
     }
 
@@ -160,7 +177,7 @@ class AtomicFiles {
      * is atomic and never replaces). Returns false when someone else's file was already there.
      */
     boolean createExclusive(Path target, byte[] content, boolean ownerOnly) throws IOException {
-        Path temp = writeTemp(target, content, ownerOnly);
+        Path temp = writeTemp(target, content, ownerOnly, true);
         try {
             Files.createLink(target, temp);
             syncDirectory(target.getParent());
@@ -172,7 +189,7 @@ class AtomicFiles {
         }
     }
 
-    private static Path writeTemp(Path target, byte[] content, boolean ownerOnly) throws IOException {
+    private static Path writeTemp(Path target, byte[] content, boolean ownerOnly, boolean durable) throws IOException {
         Path dir = target.getParent();
         Path temp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + TEMP_SUFFIX);
         FileAttribute<?>[] attrs = ownerOnly ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_ONLY)} : new FileAttribute<?>[0];
@@ -181,7 +198,9 @@ class AtomicFiles {
             while (buffer.hasRemaining()) {
                 channel.write(buffer);
             }
-            channel.force(true);
+            if (durable) {
+                channel.force(true);
+            }
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(temp);
             throw e;

@@ -48,6 +48,7 @@ final class MetalMachineFiles {
     private final MetalMachineCache cache;
     private final KubernetesSerialization serialization;
     private final AtomicFiles files;
+    private final Journal journal;
     private final YamlFiles yaml;
     /** What we last read or wrote per MetalMachine, to tell our own writes from hand edits; changed under the key's lock. */
     private final Map<MetalMachine.Key, Loaded> loaded = new ConcurrentHashMap<>();
@@ -59,8 +60,9 @@ final class MetalMachineFiles {
     /** What a file holds now, as far as the cache is concerned. */
     private enum State { USABLE, MISSING, UNUSABLE }
 
-    MetalMachineFiles(Path root, MetalMachineCache cache, KubernetesSerialization serialization, YamlFiles yaml, AtomicFiles files) {
+    MetalMachineFiles(Path root, MetalMachineCache cache, KubernetesSerialization serialization, YamlFiles yaml, AtomicFiles files, Journal journal) {
         this.yaml = yaml;
+        this.journal = journal;
         this.root = root;
         this.cache = cache;
         this.serialization = serialization;
@@ -74,7 +76,7 @@ final class MetalMachineFiles {
      * Removes temp files a crash between write and rename left in the namespace directories (the
      * real files are the old versions, intact). Best effort: MetalMachines are optional.
      */
-    void cleanTempFiles() {
+    static void cleanTempFiles(Path root) {
         List<Path> namespaces;
         try {
             namespaces = listOrThrow(root, null);
@@ -109,6 +111,7 @@ final class MetalMachineFiles {
         }
         Path file = file(key);
         ReentrantLock lock = lockFor(key);
+        Journal.Ticket ticket = null;
         lock.lock();
         try {
             // A hand edit since the last rescan must not be overwritten: re-read a changed file, and
@@ -130,21 +133,30 @@ final class MetalMachineFiles {
             MetalMachineStatus now = MetalMachineResources.toStatus(current.resource());
             MetalMachineStatus next = update.apply(now);
             if (next.equals(now)) {
+                try {
+                    journal.ensureDurable(file); // an earlier write's commit failed: its content must not be confirmed undurable
+                } catch (IOException e) {
+                    throw new StoreUnavailableException("cannot make " + file + " durable: " + e.getMessage(), e);
+                }
                 return true;
             }
             GenericKubernetesResource resource = serialization.clone(current.resource());
             MetalMachineResources.setStatus(resource, next);
             BasicFileAttributes written;
             try {
-                written = files.write(file, yaml.toYaml(resource), false);
+                byte[] content = yaml.toYaml(resource);
+                written = files.writeVisible(file, content);
+                ticket = journal.append(file, content);
             } catch (IOException e) {
                 throw new StoreUnavailableException("cannot write " + file + ": " + e.getMessage(), e);
             }
             loaded.put(key, new Loaded(resource, current.metalMachine(), StandaloneResourceStore.Stamp.of(written)));
-            return true;
         } finally {
             lock.unlock();
         }
+        // outside the lock: other MetalMachines on this lock stripe need not wait for this commit
+        StandaloneResourceStore.awaitDurable(journal, ticket, file);
+        return true;
     }
 
     /**

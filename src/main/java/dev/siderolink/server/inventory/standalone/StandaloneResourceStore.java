@@ -62,12 +62,17 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private static final String YAML = ".yaml";
     private static final int LOCK_STRIPES = 256;
     static final int DEFAULT_IO_THREADS = 64;
+    /** How often the journal's files are fsynced and its segment deleted (sooner past {@link #CHECKPOINT_BYTES}). */
+    static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
+    static final long CHECKPOINT_BYTES = 32L << 20;
 
     private final Path dir;
     private final Path bindingsDir;
     private final String namespace;
     private final boolean autoAccept;
     private final AtomicFiles files;
+    /** What makes status writes durable: one fsync per group of writes instead of two per file. */
+    private final Journal journal;
     private final KubernetesSerialization serialization = new KubernetesSerialization();
     private final YamlFiles yaml = new YamlFiles(serialization);
     /** What we last read or wrote per binding, to tell our own writes from hand edits. */
@@ -76,6 +81,9 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private final Set<Path> reportedBad = ConcurrentHashMap.newKeySet();
     private final MetalMachineFiles metalMachines;
     private final Scheduler rescanScheduler = Schedulers.newSingle("standalone-rescan", true);
+    private final Scheduler checkpointScheduler = Schedulers.newSingle("standalone-journal", true);
+    private final Disposable checkpoints;
+    private volatile Instant lastCheckpoint = Instant.now();
     /** Where file reads and writes run: never on an event loop. */
     private final ExecutorService ioThreads;
     /**
@@ -142,10 +150,17 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         for (int i = 0; i < locks.length; i++) {
             locks[i] = new ReentrantLock();
         }
-        this.metalMachines = new MetalMachineFiles(this.dir.resolve(METALMACHINES_DIR), metalMachineCache, serialization, yaml, files);
         prepareDirectory();
+        recoverJournal();
+        try {
+            this.journal = new Journal(this.dir, java.time.Clock.systemUTC(), Journal::fsync);
+        } catch (IOException e) {
+            throw new StandaloneStateException("cannot create " + this.dir.resolve(Journal.DIRECTORY) + " (" + describe(e) + ")", e);
+        }
+        this.metalMachines = new MetalMachineFiles(this.dir.resolve(METALMACHINES_DIR), metalMachineCache, serialization, yaml, files, journal);
         rescan();
         synced = true;
+        this.checkpoints = Flux.interval(Duration.ofSeconds(1), checkpointScheduler).subscribe(tick -> checkpointIfDue());
         log.info("standalone state in {}: {} server bindings, {} metal machines", this.dir, cache.all().size(), metalMachineCache.all().size());
     }
 
@@ -158,7 +173,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             }
             cleanTempFiles(dir);
             cleanTempFiles(bindingsDir);
-            metalMachines.cleanTempFiles();
+            MetalMachineFiles.cleanTempFiles(dir.resolve(METALMACHINES_DIR));
         } catch (IOException e) {
             throw new StandaloneStateException("cannot use the standalone state directory " + dir + " (" + describe(e)
                     + "): make it a writable directory or set siderolink.standalone.dir to one", e);
@@ -207,8 +222,110 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             current.dispose();
         }
         rescanScheduler.dispose();
+        checkpoints.dispose();
+        checkpointScheduler.dispose();
         io.dispose();
         ioThreads.shutdown();
+        try {
+            ioThreads.awaitTermination(10, TimeUnit.SECONDS); // writes in progress get their commit
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            journal.close(); // every file durable by itself: nothing left to recover
+        } catch (IOException e) {
+            log.warn("standalone journal: final checkpoint failed ({}); the next start puts the files back from it", e.toString());
+        }
+    }
+
+    /** For tests: stops like a killed process, without the final checkpoint (the next start recovers). */
+    void crash() {
+        Disposable current = rescans;
+        if (current != null) {
+            current.dispose();
+        }
+        rescanScheduler.dispose();
+        checkpoints.dispose();
+        checkpointScheduler.dispose();
+        io.dispose();
+        ioThreads.shutdownNow();
+        journal.abandon();
+    }
+
+    // ---- journal ----
+
+    /**
+     * Puts back what a crashed process journalled but its files lost: a file older than its last
+     * journalled write gets that write again (durably); a newer one (edited by hand since) and a
+     * missing one (deleted) are left as they are.
+     */
+    private void recoverJournal() {
+        try (Journal.Recovered recovered = Journal.recover(dir)) {
+            int restored = 0;
+            for (Journal.Entry entry : recovered.entries()) {
+                if (restore(entry)) {
+                    restored++;
+                }
+            }
+            if (recovered.segments() > 0) {
+                log.info("standalone journal: read {} segments left by a stopped server, {} files written, {} restored",
+                        recovered.segments(), recovered.entries().size(), restored);
+            }
+        } catch (IOException e) {
+            throw new StandaloneStateException("cannot recover the journal in " + dir.resolve(Journal.DIRECTORY) + " (" + describe(e)
+                    + "): the files may miss the last status writes before a crash", e);
+        }
+    }
+
+    private boolean restore(Journal.Entry entry) throws IOException {
+        Path file = entry.file();
+        BasicFileAttributes attrs;
+        try {
+            attrs = Files.readAttributes(file, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            log.info("standalone journal: {} was deleted after its last status write; not recreated", file);
+            return false;
+        }
+        if (java.util.Arrays.equals(Files.readAllBytes(file), entry.content())) {
+            return false;
+        }
+        if (attrs.lastModifiedTime().toInstant().isAfter(entry.written())) {
+            log.info("standalone journal: {} was changed after its last status write ({}); kept as it is", file, entry.written());
+            return false;
+        }
+        files.write(file, entry.content(), false);
+        log.info("standalone journal: {} restored to its last status write ({}), lost in a crash", file, entry.written());
+        return true;
+    }
+
+    private void checkpointIfDue() {
+        Instant now = Instant.now();
+        if (journal.pendingBytes() < CHECKPOINT_BYTES && now.isBefore(lastCheckpoint.plus(CHECKPOINT_INTERVAL))) {
+            return;
+        }
+        try {
+            journal.checkpoint();
+            lastCheckpoint = now;
+        } catch (IOException | RuntimeException e) {
+            log.warn("standalone journal: checkpoint failed ({}); retried in a second, the journal is kept meanwhile", e.toString());
+        }
+    }
+
+    /** Fsyncs the files written since the last checkpoint and deletes the journal segments that covered them. */
+    void checkpoint() throws IOException {
+        journal.checkpoint();
+    }
+
+    /** Waits for the journal commit of a write made under a lock (after the lock is released). */
+    static void awaitDurable(Journal journal, Journal.Ticket ticket, Path file) {
+        if (ticket == null) {
+            return;
+        }
+        try {
+            journal.await(ticket);
+        } catch (IOException e) {
+            throw new StoreUnavailableException("cannot make the write of " + file + " durable: " + e.getMessage(), e);
+        }
     }
 
     // ---- installation Secret ----
@@ -345,16 +462,23 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         ResourceNames.require(uuid);
         return onIo(() -> {
             ReentrantLock lock = lockFor(uuid);
+            Updated updated;
             lock.lock();
             try {
-                return updateLocked(uuid, create, mutate);
+                updated = updateLocked(uuid, create, mutate);
             } finally {
                 lock.unlock();
             }
+            // outside the lock: other servers on this lock stripe need not wait for this commit
+            awaitDurable(journal, updated.ticket(), bindingFile(uuid));
+            return updated.binding();
         });
     }
 
-    private ServerBinding updateLocked(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) throws IOException {
+    /** A binding as written, and the journal commit that makes it durable (null: durable already, or nothing written). */
+    private record Updated(ServerBinding binding, Journal.Ticket ticket) {}
+
+    private Updated updateLocked(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) throws IOException {
         Path file = bindingFile(uuid);
         // A hand edit since the last rescan must not be overwritten: re-read a changed file, and
         // refuse to replace one that does not parse (the operator's half-done edit would be lost).
@@ -372,11 +496,24 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             throw new BindingNotFoundException(uuid);
         }
         if (!mutate.test(resource) && current != null) {
-            return ServerBindingResources.toBinding(resource);
+            try {
+                journal.ensureDurable(file); // an earlier write's commit failed: its content must not be confirmed undurable
+            } catch (IOException e) {
+                throw new StoreUnavailableException("cannot make " + file + " durable: " + e.getMessage(), e);
+            }
+            return new Updated(ServerBindingResources.toBinding(resource), null);
         }
         BasicFileAttributes written;
+        Journal.Ticket ticket = null;
         try {
-            written = files.write(file, yaml.toYaml(resource), false);
+            byte[] content = yaml.toYaml(resource);
+            if (current == null) {
+                // A new file durably at once: after a crash, a missing file means deleted by hand.
+                written = files.write(file, content, false);
+            } else {
+                written = files.writeVisible(file, content);
+                ticket = journal.append(file, content);
+            }
         } catch (IOException e) {
             throw new StoreUnavailableException("cannot write " + file + ": " + e.getMessage(), e);
         }
@@ -386,7 +523,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         ServerBinding after = ServerBindingResources.toBinding(resource);
         loaded.put(uuid, new Loaded(resource, Stamp.of(written)));
         cache.put(after);
-        return after;
+        return new Updated(after, ticket);
     }
 
     private ReentrantLock lockFor(String uuid) {
@@ -524,6 +661,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     public Map<String, Object> healthDetails() {
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("directory", dir.toString());
+        details.putAll(journal.details());
         Instant last = lastRescan;
         details.put("lastRescan", last == null ? "never" : last.toString());
         String error = rescanError;

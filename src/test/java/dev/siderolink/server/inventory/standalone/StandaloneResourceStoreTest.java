@@ -882,6 +882,140 @@ class StandaloneResourceStoreTest {
         assertThat(store.binding(notAList)).get().extracting(ServerBinding::report).isEqualTo(new NodeReport(List.of(), null, null));
     }
 
+    // ---- journal (crash safety of status writes) ----
+
+    private List<Path> journalSegments() throws IOException {
+        Path dir = stateDir().resolve(Journal.DIRECTORY);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.collect(Collectors.toList());
+        }
+    }
+
+    /** The file as it was before: old content, and a modification time older than any journal record. */
+    private static void putBack(Path file, byte[] content) throws IOException {
+        Files.write(file, content);
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(Instant.now().minusSeconds(3600)));
+    }
+
+    private static UnaryOperator<List<Condition>> installed() {
+        return conditions -> Condition.set(conditions, Condition.isTrue("TalosInstalled"), NOW);
+    }
+
+    @Test
+    void statusWritesGoThroughTheJournalUntilACheckpoint() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        assertThat(journalSegments()).as("a new binding is written durably by itself").isEmpty();
+
+        store.updateConditions(uuid, installed()).block(WAIT);
+
+        assertThat(journalSegments()).hasSize(1);
+        assertThat(store.healthDetails()).containsEntry("journalRecords", 1L).containsEntry("journalCommits", 1L);
+        assertThat(readBinding(uuid).get("status", "conditions").toString()).contains("TalosInstalled");
+        store.checkpoint();
+        assertThat(journalSegments()).isEmpty();
+        assertThat(store.healthDetails().get("lastCheckpoint")).isNotEqualTo("never");
+    }
+
+    @Test
+    void closingTheStoreLeavesNoJournal() throws IOException {
+        StandaloneResourceStore store = open(true);
+        String uuid = newUuid();
+        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        store.updateConditions(uuid, installed()).block(WAIT);
+
+        store.close();
+
+        assertThat(journalSegments()).isEmpty();
+    }
+
+    @Test
+    void statusWritesLostInACrashArePutBackAtStart() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "worker-1-x7k2p"));
+        String uuid = newUuid();
+        writeByHand(uuid, bindingYaml(uuid, PREFIX + ":5/64", "node-key", "") + """
+                  metalMachineRef:
+                    namespace: default
+                    name: worker-1
+                """);
+        Path machineFile = metalMachineFile("default", "worker-1");
+        byte[] bindingBefore = Files.readAllBytes(bindingFile(uuid));
+        byte[] machineBefore = Files.readAllBytes(machineFile);
+        StandaloneResourceStore first = open(false);
+        MetalMachine.Key key = new MetalMachine.Key("default", "worker-1");
+        first.updateConditions(uuid, installed()).block(WAIT);
+        first.updateMetalMachineStatus(key, status -> new MetalMachineStatus(
+                Condition.set(status.conditions(), Condition.isTrue("TalosInstalled"), NOW), List.of(new MetalMachineStatus.Address("InternalIP", "10.5.0.3")))).block(WAIT);
+        byte[] bindingAfter = Files.readAllBytes(bindingFile(uuid));
+        byte[] machineAfter = Files.readAllBytes(machineFile);
+
+        // a power cut: the renames never reached the disk, the journal did
+        first.crash();
+        putBack(bindingFile(uuid), bindingBefore);
+        putBack(machineFile, machineBefore);
+        StandaloneResourceStore second = open(false);
+
+        assertThat(Files.readAllBytes(bindingFile(uuid))).isEqualTo(bindingAfter);
+        assertThat(Files.readAllBytes(machineFile)).isEqualTo(machineAfter);
+        assertThat(second.binding(uuid).orElseThrow().conditions()).extracting(Condition::type).contains("TalosInstalled");
+        assertThat(journalSegments()).as("recovered, then deleted").isEmpty();
+    }
+
+    @Test
+    void aFileEditedByHandAfterTheLostWriteIsKept() throws IOException {
+        StandaloneResourceStore first = open(true);
+        String uuid = newUuid();
+        first.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        first.updateConditions(uuid, installed()).block(WAIT);
+        first.crash();
+        String edited = bindingYaml(uuid, PREFIX + ":9/64", "edited-by-hand", "");
+        replaceByHand(uuid, edited);
+        // File times come from a coarse clock (a scheduler tick behind); an edit made while the
+        // server is down is seconds after its last write.
+        Files.setLastModifiedTime(bindingFile(uuid), java.nio.file.attribute.FileTime.from(Instant.now().plusSeconds(2)));
+
+        StandaloneResourceStore second = open(false);
+
+        assertThat(Files.readString(bindingFile(uuid))).isEqualTo(edited);
+        assertThat(second.binding(uuid).orElseThrow().siderolink().publicKey()).isEqualTo("edited-by-hand");
+        assertThat(journalSegments()).isEmpty();
+    }
+
+    @Test
+    void aFileDeletedAfterTheLostWriteIsNotRecreated() throws IOException {
+        StandaloneResourceStore first = open(true);
+        String uuid = newUuid();
+        first.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        first.updateConditions(uuid, installed()).block(WAIT);
+        first.crash();
+        Files.delete(bindingFile(uuid));
+
+        StandaloneResourceStore second = open(false);
+
+        assertThat(bindingFile(uuid)).doesNotExist();
+        assertThat(second.binding(uuid)).isEmpty();
+    }
+
+    @Test
+    void aStoreStartingBesideALiveOneLeavesItsJournalAlone() throws IOException {
+        StandaloneResourceStore first = open(true);
+        String uuid = newUuid();
+        first.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        first.updateConditions(uuid, installed()).block(WAIT);
+        List<Path> live = journalSegments();
+        assertThat(live).hasSize(1);
+
+        open(false);
+
+        assertThat(journalSegments()).containsAll(live);
+        first.checkpoint();
+        assertThat(journalSegments()).isEmpty();
+    }
+
     // ---- updateMetalMachineStatus ----
 
     @Test
