@@ -1,7 +1,6 @@
 package dev.siderolink.server.events;
 
 import dev.siderolink.server.inventory.Condition;
-import dev.siderolink.server.inventory.MetalMachine;
 import dev.siderolink.server.inventory.MetalMachineStatus;
 import dev.siderolink.server.inventory.NodeReport;
 import dev.siderolink.server.inventory.ResourceStore;
@@ -82,8 +81,12 @@ final class StatusPatcher {
             queue.pending.clear();
         }
         Instant now = clock.instant();
-        store.updateReport(uuid, current -> fold(current, batch, now))
-                .flatMap(this::mirror)
+        store.updateReportAndMirror(uuid, current -> fold(current, batch, now), (binding, status) -> mirrored(status, binding))
+                .doOnNext(result -> {
+                    if (Boolean.FALSE.equals(result.metalMachineFound())) {
+                        metrics.failed(EventMetrics.Failure.METALMACHINE_NOT_FOUND);
+                    }
+                })
                 .subscribe(
                         ignored -> {},
                         error -> {
@@ -108,21 +111,7 @@ final class StatusPatcher {
         return report;
     }
 
-    /** Copies the Talos conditions and the addresses onto the binding's MetalMachine, if it has one. */
-    private Mono<Boolean> mirror(ServerBinding binding) {
-        ServerBinding.MetalMachineRef ref = binding.metalMachineRef();
-        if (ref == null || ref.name() == null) {
-            return Mono.just(false);
-        }
-        MetalMachine.Key key = new MetalMachine.Key(ref.namespace(), ref.name());
-        return store.updateMetalMachineStatus(key, status -> mirrored(status, binding))
-                .doOnNext(found -> {
-                    if (!found) {
-                        metrics.failed(EventMetrics.Failure.METALMACHINE_NOT_FOUND);
-                    }
-                });
-    }
-
+    /** The Talos conditions and the addresses of {@code binding} copied onto its MetalMachine's status. */
     static MetalMachineStatus mirrored(MetalMachineStatus status, ServerBinding binding) {
         List<Condition> conditions = status.conditions();
         for (Condition condition : binding.conditions()) {

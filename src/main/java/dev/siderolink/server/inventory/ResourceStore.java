@@ -6,6 +6,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiFunction;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import reactor.core.publisher.Flux;
@@ -62,6 +63,29 @@ public interface ResourceStore {
      * that is not a valid namespace/name. Same concurrency and no-op rules as {@link #updateSiderolink}.
      */
     Mono<Boolean> updateMetalMachineStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update);
+
+    /**
+     * The binding after a report update, and whether its MetalMachine was there to mirror it onto
+     * ({@code null}: the binding names no MetalMachine).
+     */
+    record Mirrored(ServerBinding binding, Boolean metalMachineFound) {}
+
+    /**
+     * {@link #updateReport}, then {@link #updateMetalMachineStatus} of the MetalMachine the updated
+     * binding names (if any) with {@code mirror(binding, current status)}. Completes once both are
+     * stored. By default one after the other; a store may make both durable together.
+     */
+    default Mono<Mirrored> updateReportAndMirror(String uuid, UnaryOperator<NodeReport> update,
+            BiFunction<ServerBinding, MetalMachineStatus, MetalMachineStatus> mirror) {
+        return updateReport(uuid, update).flatMap(binding -> {
+            MetalMachine.Key key = ServerBinding.metalMachineKey(binding);
+            if (key == null) {
+                return Mono.just(new Mirrored(binding, null));
+            }
+            return updateMetalMachineStatus(key, status -> mirror.apply(binding, status))
+                    .map(found -> new Mirrored(binding, found));
+        });
+    }
 
     /** The cached binding, if known. */
     Optional<ServerBinding> binding(String uuid);

@@ -53,4 +53,10 @@ public record ServerBinding(String uuid, Siderolink siderolink, MetalMachineRef 
 
     /** {@code spec.metalMachineRef}. */
     public record MetalMachineRef(String namespace, String name) {}
+
+    /** The key of the MetalMachine {@code binding} names, or null when it names none. */
+    public static MetalMachine.Key metalMachineKey(ServerBinding binding) {
+        MetalMachineRef ref = binding.metalMachineRef();
+        return ref == null || ref.name() == null ? null : new MetalMachine.Key(ref.namespace(), ref.name());
+    }
 }

@@ -106,8 +106,20 @@ final class MetalMachineFiles {
      * @throws StoreUnavailableException when the file cannot be read or written, or does not parse
      */
     boolean updateStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update) {
+        Written written = writeStatus(key, update);
+        if (written.ticket() != null) {
+            StandaloneResourceStore.awaitDurable(journal, written.ticket(), file(key));
+        }
+        return written.found();
+    }
+
+    /** Whether the file was there, and the journal commit that makes the write durable (null: nothing written). */
+    record Written(boolean found, Journal.Ticket ticket) {}
+
+    /** {@link #updateStatus} up to the journal commit, which the caller awaits (with other writes' commits). */
+    Written writeStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update) {
         if (ResourceNames.problem(key.namespace()) != null || ResourceNames.problem(key.name()) != null) {
-            return false; // nothing on disk can have such a name; never build a path from it
+            return new Written(false, null); // nothing on disk can have such a name; never build a path from it
         }
         Path file = file(key);
         ReentrantLock lock = lockFor(key);
@@ -123,7 +135,7 @@ final class MetalMachineFiles {
                 throw new StoreUnavailableException("cannot read " + file + ": " + e.getMessage(), e);
             }
             if (state == State.MISSING) {
-                return false;
+                return new Written(false, null);
             }
             if (state == State.UNUSABLE) {
                 throw new StoreUnavailableException("not writing " + file + ": it does not parse as a MetalMachine;"
@@ -138,7 +150,7 @@ final class MetalMachineFiles {
                 } catch (IOException e) {
                     throw new StoreUnavailableException("cannot make " + file + " durable: " + e.getMessage(), e);
                 }
-                return true;
+                return new Written(true, null);
             }
             GenericKubernetesResource resource = serialization.clone(current.resource());
             MetalMachineResources.setStatus(resource, next);
@@ -154,9 +166,8 @@ final class MetalMachineFiles {
         } finally {
             lock.unlock();
         }
-        // outside the lock: other MetalMachines on this lock stripe need not wait for this commit
-        StandaloneResourceStore.awaitDurable(journal, ticket, file);
-        return true;
+        // awaited outside the lock: other MetalMachines on this lock stripe need not wait for this commit
+        return new Written(true, ticket);
     }
 
     /**
@@ -316,7 +327,7 @@ final class MetalMachineFiles {
         }
     }
 
-    private Path file(MetalMachine.Key key) {
+    Path file(MetalMachine.Key key) {
         return root.resolve(key.namespace()).resolve(key.name() + YAML);
     }
 

@@ -41,6 +41,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiFunction;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -63,8 +64,8 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private static final int LOCK_STRIPES = 256;
     static final int DEFAULT_IO_THREADS = 64;
     /** How often the journal's files are fsynced and its segment deleted (sooner past {@link #CHECKPOINT_BYTES}). */
-    static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
-    static final long CHECKPOINT_BYTES = 32L << 20;
+    static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(Long.getLong("xp.ckpt.seconds", 10));
+    static final long CHECKPOINT_BYTES = Long.getLong("xp.ckpt.mb", 32) << 20;
 
     private final Path dir;
     private final Path bindingsDir;
@@ -304,8 +305,10 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             return;
         }
         try {
+            long start = System.nanoTime();
             journal.checkpoint();
             lastCheckpoint = now;
+            log.info("xp checkpoint took {} ms", (System.nanoTime() - start) / 1_000_000);
         } catch (IOException | RuntimeException e) {
             log.warn("standalone journal: checkpoint failed ({}); retried in a second, the journal is kept meanwhile", e.toString());
         }
@@ -436,7 +439,11 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     /** One write of the binding file for the spec part (addresses, hostname) and the status part (conditions). */
     @Override
     public Mono<ServerBinding> updateReport(String uuid, UnaryOperator<NodeReport> update) {
-        return lockedUpdate(uuid, false, resource -> {
+        return lockedUpdate(uuid, false, reportUpdate(update));
+    }
+
+    private static Predicate<GenericKubernetesResource> reportUpdate(UnaryOperator<NodeReport> update) {
+        return resource -> {
             NodeReport now = ServerBindingResources.toBinding(resource).report();
             NodeReport next = update.apply(now);
             if (next.equals(now)) {
@@ -444,6 +451,37 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             }
             ServerBindingResources.setReport(resource, next);
             return true;
+        };
+    }
+
+    /**
+     * The binding and its MetalMachine written one after the other, then made durable together:
+     * both records usually share one journal commit, where two calls would wait for two.
+     */
+    @Override
+    public Mono<Mirrored> updateReportAndMirror(String uuid, UnaryOperator<NodeReport> update,
+            BiFunction<ServerBinding, MetalMachineStatus, MetalMachineStatus> mirror) {
+        ResourceNames.require(uuid);
+        return onIo(() -> {
+            Updated updated = lockedWrite(uuid, false, reportUpdate(update));
+            ServerBinding binding = updated.binding();
+            MetalMachine.Key key = ServerBinding.metalMachineKey(binding);
+            MetalMachineFiles.Written machine = null;
+            try {
+                if (key != null) {
+                    machine = metalMachines.writeStatus(key, status -> mirror.apply(binding, status));
+                }
+            } finally {
+                // the binding's write is confirmed (or reported failed) even when the MetalMachine's fails
+                awaitDurable(journal, updated.ticket(), bindingFile(uuid));
+            }
+            if (machine == null) {
+                return new Mirrored(binding, null);
+            }
+            if (machine.ticket() != null) {
+                awaitDurable(journal, machine.ticket(), metalMachines.file(key));
+            }
+            return new Mirrored(binding, machine.found());
         });
     }
 
@@ -461,18 +499,21 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private Mono<ServerBinding> lockedUpdate(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) {
         ResourceNames.require(uuid);
         return onIo(() -> {
-            ReentrantLock lock = lockFor(uuid);
-            Updated updated;
-            lock.lock();
-            try {
-                updated = updateLocked(uuid, create, mutate);
-            } finally {
-                lock.unlock();
-            }
-            // outside the lock: other servers on this lock stripe need not wait for this commit
+            Updated updated = lockedWrite(uuid, create, mutate);
             awaitDurable(journal, updated.ticket(), bindingFile(uuid));
             return updated.binding();
         });
+    }
+
+    /** The write under the binding's lock; its journal commit is awaited after (other servers on this lock stripe need not wait for it). */
+    private Updated lockedWrite(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) throws IOException {
+        ReentrantLock lock = lockFor(uuid);
+        lock.lock();
+        try {
+            return updateLocked(uuid, create, mutate);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** A binding as written, and the journal commit that makes it durable (null: durable already, or nothing written). */

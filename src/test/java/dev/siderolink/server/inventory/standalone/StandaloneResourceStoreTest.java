@@ -14,6 +14,7 @@ import dev.siderolink.server.inventory.MetalMachineEvent;
 import dev.siderolink.server.inventory.MetalMachineResources;
 import dev.siderolink.server.inventory.MetalMachineStatus;
 import dev.siderolink.server.inventory.NodeReport;
+import dev.siderolink.server.inventory.ResourceStore;
 import dev.siderolink.server.inventory.ServerBinding;
 import dev.siderolink.server.inventory.StoreUnavailableException;
 import inet.ipaddr.IPAddressString;
@@ -919,6 +920,41 @@ class StandaloneResourceStoreTest {
         store.checkpoint();
         assertThat(journalSegments()).isEmpty();
         assertThat(store.healthDetails().get("lastCheckpoint")).isNotEqualTo("never");
+    }
+
+    @Test
+    void aReportAndItsMirrorAreMadeDurableByOneCommit() throws IOException {
+        writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "worker-1-x7k2p"));
+        String uuid = newUuid();
+        writeByHand(uuid, bindingYaml(uuid, PREFIX + ":5/64", "node-key", "") + """
+                  metalMachineRef:
+                    namespace: default
+                    name: worker-1
+                """);
+        String lonely = newUuid();
+        writeByHand(lonely, bindingYaml(lonely, PREFIX + ":6/64", "other-key", "") + """
+                  metalMachineRef:
+                    namespace: default
+                    name: not-there
+                """);
+        StandaloneResourceStore store = open(false);
+        UnaryOperator<NodeReport> report = current -> new NodeReport(
+                Condition.set(current.conditions(), Condition.isTrue("TalosInstalled"), NOW), List.of("10.5.0.3"), "node-1");
+
+        ResourceStore.Mirrored result = store.updateReportAndMirror(uuid, report,
+                (binding, status) -> new MetalMachineStatus(binding.conditions(), List.of(new MetalMachineStatus.Address("Hostname", binding.hostname())))).block(WAIT);
+
+        assertThat(result.metalMachineFound()).isTrue();
+        assertThat(result.binding().hostname()).isEqualTo("node-1");
+        assertThat((Object) readBinding(uuid).get("spec", "hostname")).isEqualTo("node-1");
+        assertThat((Object) readMetalMachine("default", "worker-1").get("status", "addresses"))
+                .isEqualTo(List.of(Map.of("type", "Hostname", "address", "node-1")));
+        assertThat(store.healthDetails()).containsEntry("journalRecords", 2L).containsEntry("journalCommits", 1L);
+
+        ResourceStore.Mirrored missing = store.updateReportAndMirror(lonely, report, (binding, status) -> status).block(WAIT);
+        assertThat(missing.metalMachineFound()).as("the MetalMachine file does not exist").isFalse();
+        assertThat(metalMachineFile("default", "not-there")).doesNotExist();
+        assertThat((Object) readBinding(lonely).get("spec", "hostname")).isEqualTo("node-1");
     }
 
     @Test
