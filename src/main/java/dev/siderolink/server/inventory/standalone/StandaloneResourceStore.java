@@ -64,8 +64,8 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private static final int LOCK_STRIPES = 256;
     static final int DEFAULT_IO_THREADS = 64;
     /** How often the journal's files are fsynced and its segment deleted (sooner past {@link #CHECKPOINT_BYTES}). */
-    static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(Long.getLong("xp.ckpt.seconds", 10));
-    static final long CHECKPOINT_BYTES = Long.getLong("xp.ckpt.mb", 32) << 20;
+    static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
+    static final long CHECKPOINT_BYTES = 32L << 20;
 
     private final Path dir;
     private final Path bindingsDir;
@@ -154,7 +154,8 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         prepareDirectory();
         recoverJournal();
         try {
-            this.journal = new Journal(this.dir, java.time.Clock.systemUTC(), Journal::fsync);
+            Journal.Flusher eachFile = Journal.Flusher.eachFile(Journal::fsync);
+            this.journal = new Journal(this.dir, java.time.Clock.systemUTC(), Journal::fsync, new FileSystemSync(this.dir, Duration.ofMinutes(1), eachFile));
         } catch (IOException e) {
             throw new StandaloneStateException("cannot create " + this.dir.resolve(Journal.DIRECTORY) + " (" + describe(e) + ")", e);
         }
@@ -305,10 +306,8 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             return;
         }
         try {
-            long start = System.nanoTime();
             journal.checkpoint();
             lastCheckpoint = now;
-            log.info("xp checkpoint took {} ms", (System.nanoTime() - start) / 1_000_000);
         } catch (IOException | RuntimeException e) {
             log.warn("standalone journal: checkpoint failed ({}); retried in a second, the journal is kept meanwhile", e.toString());
         }

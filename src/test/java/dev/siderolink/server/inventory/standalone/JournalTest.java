@@ -63,10 +63,11 @@ class JournalTest {
     }
 
     private Journal open() throws IOException {
-        Journal journal = new Journal(root, clock, file -> {
+        Journal.Syncer syncer = file -> {
             synced.add(file);
             Journal.fsync(file);
-        });
+        };
+        Journal journal = new Journal(root, clock, syncer, Journal.Flusher.eachFile(syncer));
         opened.add(journal);
         return journal;
     }
@@ -265,9 +266,10 @@ class JournalTest {
     @Test
     void aFailedCheckpointKeepsTheSegmentForRecovery() throws IOException {
         Path a = file("serverbindings/a.yaml");
-        Journal journal = new Journal(root, clock, file -> {
+        Journal.Syncer broken = file -> {
             throw new IOException("disk gone");
-        });
+        };
+        Journal journal = new Journal(root, clock, broken, Journal.Flusher.eachFile(broken));
         opened.add(journal);
         commit(journal, a, "a1");
 
