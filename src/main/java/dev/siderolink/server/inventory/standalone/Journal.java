@@ -21,7 +21,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -32,9 +35,10 @@ import org.slf4j.LoggerFactory;
  * fsync per file.
  *
  * <p>A status write replaces its file atomically but without fsync (visible at once, durable
- * later), then {@link #append appends} the new content here. Appends are group-committed: one
- * write and one {@code fdatasync} for every record that arrived while the previous commit ran, so
- * a thousand status changes a second cost tens of fsyncs, not thousands. A {@link #checkpoint}
+ * later), then {@link #append appends} the new content here. Appends are group-committed by one
+ * thread: one write and one {@code fdatasync} for every record that arrived while the previous
+ * commit ran, so a thousand status changes a second cost tens of fsyncs, not thousands; the
+ * writer is told through {@link Ticket#committed}, without a thread of its own waiting. A {@link #checkpoint}
  * (every few seconds, and at close) fsyncs the files written since the last one, then deletes
  * the segment that covered them. After a crash, {@link #recover} puts back what a segment holds
  * and the files lost, then deletes it.
@@ -61,17 +65,17 @@ final class Journal implements AutoCloseable {
     /** One journalled write: the file (absolute), its content, and when it was written. */
     record Entry(Path file, byte[] content, Instant written) {}
 
-    /** A record waiting for its commit; {@link #await} it. */
+    /** A record waiting for its commit. */
     static final class Ticket {
         private final Path file;
         private final ByteBuffer record;
-        private boolean done;
-        private IOException failure;
+        private final CompletableFuture<Void> committed = new CompletableFuture<>();
 
         private Ticket(Path file, ByteBuffer record) {
             this.file = file;
             this.record = record;
         }
+
     }
 
     private static final class Segment {
@@ -128,6 +132,14 @@ final class Journal implements AutoCloseable {
     private Segment current;
     private boolean committing;
     private boolean closed;
+    private boolean stopping;
+    /** A checkpoint waits to switch segments: no new commit starts meanwhile (it is quick). */
+    private boolean switching;
+    /**
+     * Writes and fsyncs what is queued, again and again: while one commit runs, the records that
+     * arrive queue up for the next. Writers never wait in a thread of their own for the disk.
+     */
+    private final Thread committer;
     /** Files whose last commit failed: made durable directly before a write to them is confirmed again. */
     private final Set<Path> failed = ConcurrentHashMap.newKeySet();
     private volatile Instant lastCheckpoint;
@@ -143,6 +155,9 @@ final class Journal implements AutoCloseable {
         this.syncer = syncer;
         this.flusher = flusher;
         Files.createDirectories(dir);
+        this.committer = new Thread(this::commitLoop, "standalone-journal-commit");
+        committer.setDaemon(true);
+        committer.start();
     }
 
     /** fsync of a file or a directory (what makes a rename into it durable). */
@@ -154,7 +169,11 @@ final class Journal implements AutoCloseable {
 
     // ---- appending ----
 
-    /** Queues {@code content} as the new content of {@code file}; call {@link #await} to know it is durable. */
+    /**
+     * Queues {@code content} as the new content of {@code file}; {@link #durable} tells when it is
+     * on disk. Queuing alone does not start a commit: records appended one after the other (a
+     * binding, then its MetalMachine) then share the next one.
+     */
     Ticket append(Path file, byte[] content) throws IOException {
         byte[] path = root.relativize(file).toString().getBytes(StandardCharsets.UTF_8);
         Instant now = clock.instant();
@@ -178,43 +197,66 @@ final class Journal implements AutoCloseable {
     }
 
     /**
-     * Returns once the ticket's record is on disk. The first waiter to find no commit running
-     * writes every queued record and fsyncs once for all of them; the others wait for it.
+     * Completes once the ticket's record is on disk, or fails with the commit's {@link IOException};
+     * starts a commit if none runs. What depends on it runs on the journal's commit thread: keep
+     * that short and non-blocking.
      */
+    CompletableFuture<Void> durable(Ticket ticket) {
+        if (!ticket.committed.isDone()) {
+            synchronized (this) {
+                notifyAll(); // the committer, if it sleeps
+            }
+        }
+        return ticket.committed;
+    }
+
+    /** Blocks until the ticket's record is on disk (for callers that may block: tests, start-up). */
     void await(Ticket ticket) throws IOException {
+        try {
+            durable(ticket).get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            throw cause instanceof IOException io ? io : new IOException(cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for the journal");
+        }
+    }
+
+    private void commitLoop() {
         while (true) {
             List<Ticket> batch;
             Segment segment;
             synchronized (this) {
-                while (true) {
-                    if (ticket.done) {
-                        if (ticket.failure != null) {
-                            throw new IOException("journal commit failed: " + ticket.failure.getMessage(), ticket.failure);
-                        }
-                        return;
-                    }
-                    if (!committing) {
-                        // our ticket is still queued (whoever takes it marks it done before letting go)
-                        committing = true;
-                        batch = new ArrayList<>(queue);
-                        queue.clear();
-                        segment = current;
-                        break;
-                    }
+                while ((queue.isEmpty() && !stopping) || switching) {
                     try {
                         wait();
                     } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new InterruptedIOException("interrupted waiting for the journal");
+                        return; // abandoned
                     }
                 }
+                if (queue.isEmpty()) {
+                    return; // stopping, everything committed
+                }
+                committing = true;
+                batch = new ArrayList<>(queue);
+                queue.clear();
+                segment = current;
             }
-            commit(batch, segment);
+            IOException failure = commit(batch, segment);
+            // outside the lock: what waits for these commits continues right here
+            for (Ticket t : batch) {
+                if (failure == null) {
+                    t.committed.complete(null);
+                } else {
+                    t.committed.completeExceptionally(new IOException("journal commit failed: " + failure.getMessage(), failure));
+                }
+            }
         }
     }
 
-    /** Writes and fsyncs one batch, then marks its tickets done (failed, if it failed); caller set {@link #committing}. */
-    private void commit(List<Ticket> batch, Segment segment) {
+    /** Writes and fsyncs one batch; null when done, else why it failed. Caller set {@link #committing}. */
+    private IOException commit(List<Ticket> batch, Segment segment) {
         IOException failure = null;
         try {
             if (segment == null) {
@@ -256,12 +298,9 @@ final class Journal implements AutoCloseable {
                 }
                 log.warn("standalone journal: commit of {} records failed: {}", batch.size(), failure.toString());
             }
-            for (Ticket t : batch) {
-                t.done = true;
-                t.failure = failure;
-            }
-            notifyAll();
+            notifyAll(); // a checkpoint waiting for this commit to end
         }
+        return failure;
     }
 
     /**
@@ -325,13 +364,19 @@ final class Journal implements AutoCloseable {
             if (segments.isEmpty()) {
                 return;
             }
-            while (committing) {
-                try {
-                    wait();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new InterruptedIOException("interrupted waiting for a journal commit");
+            switching = true;
+            try {
+                while (committing) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new InterruptedIOException("interrupted waiting for a journal commit");
+                    }
                 }
+            } finally {
+                switching = false;
+                notifyAll();
             }
             retired = new ArrayList<>(segments);
             segments.clear();
@@ -378,11 +423,18 @@ final class Journal implements AutoCloseable {
         }
     }
 
-    /** A final checkpoint; appends fail from here on. */
+    /** Commits what is queued, then a final checkpoint; appends fail from here on. */
     @Override
     public void close() throws IOException {
         synchronized (this) {
             closed = true;
+            stopping = true;
+            notifyAll();
+        }
+        try {
+            committer.join(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         checkpoint();
     }
@@ -392,6 +444,12 @@ final class Journal implements AutoCloseable {
      * (the next {@link #recover} reads them).
      */
     void abandon() {
+        committer.interrupt();
+        try {
+            committer.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         List<Segment> left;
         synchronized (this) {
             closed = true;

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * is not a MetalMachine or names another namespace/name than its path is reported once and its
  * last good version stays in use; a deleted file is forgotten.
  *
- * <p>The only write is {@link #updateStatus}: the mirrored part of the status of an existing file,
+ * <p>The only write is {@link #writeStatus}: the mirrored part of the status of an existing file,
  * under a per-key lock shared with the rescan, after re-reading a file changed by hand, never over a
  * file that does not parse, and never creating one.
  */
@@ -99,24 +99,19 @@ final class MetalMachineFiles {
     }
 
     /**
+     * Whether the file was there, and the journal commit that makes the write durable (null: nothing
+     * written).
+     */
+    record Written(boolean found, Journal.Ticket ticket) {}
+
+    /**
      * Replaces the mirrored part of the status ({@code status.conditions}, {@code status.addresses})
-     * of MetalMachine {@code key} by {@code update(current)}, keeping every other field. False when
-     * there is no such file (or the key cannot name one); true when written or nothing to change.
+     * of MetalMachine {@code key} by {@code update(current)}, keeping every other field; durable
+     * once the returned ticket's commit is done. Not found when there is no such file (or the key
+     * cannot name one); found when written or nothing to change.
      *
      * @throws StoreUnavailableException when the file cannot be read or written, or does not parse
      */
-    boolean updateStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update) {
-        Written written = writeStatus(key, update);
-        if (written.ticket() != null) {
-            StandaloneResourceStore.awaitDurable(journal, written.ticket(), file(key));
-        }
-        return written.found();
-    }
-
-    /** Whether the file was there, and the journal commit that makes the write durable (null: nothing written). */
-    record Written(boolean found, Journal.Ticket ticket) {}
-
-    /** {@link #updateStatus} up to the journal commit, which the caller awaits (with other writes' commits). */
     Written writeStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update) {
         if (ResourceNames.problem(key.namespace()) != null || ResourceNames.problem(key.name()) != null) {
             return new Written(false, null); // nothing on disk can have such a name; never build a path from it

@@ -318,16 +318,16 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         journal.checkpoint();
     }
 
-    /** Waits for the journal commit of a write made under a lock (after the lock is released). */
-    static void awaitDurable(Journal journal, Journal.Ticket ticket, Path file) {
+    /**
+     * Completes when the journal commit of a write is done (at once without one). Never waits in a
+     * thread: what follows runs on the journal's commit thread.
+     */
+    private Mono<Void> durable(Journal.Ticket ticket, Path file) {
         if (ticket == null) {
-            return;
+            return Mono.empty();
         }
-        try {
-            journal.await(ticket);
-        } catch (IOException e) {
-            throw new StoreUnavailableException("cannot make the write of " + file + " durable: " + e.getMessage(), e);
-        }
+        return Mono.fromFuture(() -> journal.durable(ticket), true)
+                .onErrorMap(e -> new StoreUnavailableException("cannot make the write of " + file + " durable: " + rootMessage(e), e));
     }
 
     // ---- installation Secret ----
@@ -461,27 +461,26 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     public Mono<Mirrored> updateReportAndMirror(String uuid, UnaryOperator<NodeReport> update,
             BiFunction<ServerBinding, MetalMachineStatus, MetalMachineStatus> mirror) {
         ResourceNames.require(uuid);
+        record Written(Updated binding, MetalMachine.Key key, MetalMachineFiles.Written machine) {}
         return onIo(() -> {
-            Updated updated = lockedWrite(uuid, false, reportUpdate(update));
-            ServerBinding binding = updated.binding();
-            MetalMachine.Key key = ServerBinding.metalMachineKey(binding);
-            MetalMachineFiles.Written machine = null;
-            try {
-                if (key != null) {
-                    machine = metalMachines.writeStatus(key, status -> mirror.apply(binding, status));
-                }
-            } finally {
-                // the binding's write is confirmed (or reported failed) even when the MetalMachine's fails
-                awaitDurable(journal, updated.ticket(), bindingFile(uuid));
-            }
-            if (machine == null) {
-                return new Mirrored(binding, null);
-            }
-            if (machine.ticket() != null) {
-                awaitDurable(journal, machine.ticket(), metalMachines.file(key));
-            }
-            return new Mirrored(binding, machine.found());
-        });
+                    Updated updated = lockedWrite(uuid, false, reportUpdate(update));
+                    ServerBinding binding = updated.binding();
+                    MetalMachine.Key key = ServerBinding.metalMachineKey(binding);
+                    // A failure here leaves the binding's record to its commit; the node re-sends and
+                    // finds the binding unchanged, which makes it durable first (Journal.ensureDurable).
+                    MetalMachineFiles.Written machine = key == null ? null : metalMachines.writeStatus(key, status -> mirror.apply(binding, status));
+                    return new Written(updated, key, machine);
+                })
+                .flatMap(written -> {
+                    Mono<Void> bindingDurable = durable(written.binding().ticket(), bindingFile(uuid));
+                    if (written.machine() == null) {
+                        return bindingDurable.thenReturn(new Mirrored(written.binding().binding(), null));
+                    }
+                    Mono<Void> machineDurable = written.machine().ticket() == null
+                            ? Mono.empty()
+                            : durable(written.machine().ticket(), metalMachines.file(written.key()));
+                    return Mono.when(bindingDurable, machineDurable).thenReturn(new Mirrored(written.binding().binding(), written.machine().found()));
+                });
     }
 
     // ---- MetalMachines ----
@@ -489,7 +488,10 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     /** Rewrites {@code metalmachines/<namespace>/<name>.yaml}; never creates one (false when it does not exist). */
     @Override
     public Mono<Boolean> updateMetalMachineStatus(MetalMachine.Key key, UnaryOperator<MetalMachineStatus> update) {
-        return onIo(() -> metalMachines.updateStatus(key, update));
+        return onIo(() -> metalMachines.writeStatus(key, update))
+                .flatMap(written -> written.ticket() == null
+                        ? Mono.just(written.found())
+                        : durable(written.ticket(), metalMachines.file(key)).thenReturn(written.found()));
     }
 
     // ---- ServerBindings: file handling ----
@@ -497,11 +499,8 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     /** Runs {@code mutate} on a copy of the binding under its lock; writes the file when it says it changed something. */
     private Mono<ServerBinding> lockedUpdate(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) {
         ResourceNames.require(uuid);
-        return onIo(() -> {
-            Updated updated = lockedWrite(uuid, create, mutate);
-            awaitDurable(journal, updated.ticket(), bindingFile(uuid));
-            return updated.binding();
-        });
+        return onIo(() -> lockedWrite(uuid, create, mutate))
+                .flatMap(updated -> durable(updated.ticket(), bindingFile(uuid)).thenReturn(updated.binding()));
     }
 
     /** The write under the binding's lock; its journal commit is awaited after (other servers on this lock stripe need not wait for it). */

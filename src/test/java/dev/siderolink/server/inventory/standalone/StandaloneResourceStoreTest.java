@@ -312,7 +312,8 @@ class StandaloneResourceStoreTest {
 
         awaitTrue(() -> store.binding(uuid).map(b -> newKey.equals(b.siderolink().publicKey())).orElse(false), "rescan picks up the new file");
         assertThat(store.isAddressAssigned(bare(newAddress))).isTrue();
-        assertThat(events).extracting(BindingEvent::type).containsExactly(Change.MODIFIED);
+        // the rescan thread publishes the event right after the binding: wait for it too
+        Awaitility.await().atMost(WAIT).untilAsserted(() -> assertThat(events).extracting(BindingEvent::type).containsExactly(Change.MODIFIED));
     }
 
     @Test
@@ -550,21 +551,23 @@ class StandaloneResourceStoreTest {
     @Test
     void fileWorkRunsOnStoreThreadsAndAMirrorFollowsItsBindingOnTheSameThread() throws IOException {
         writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "m"));
-        StandaloneResourceStore store = open(true);
         String uuid = newUuid();
-        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        writeByHand(uuid, bindingYaml(uuid, PREFIX + ":5/64", "node-key", "") + """
+                  metalMachineRef:
+                    namespace: default
+                    name: worker-1
+                """);
+        StandaloneResourceStore store = open(false);
         List<String> threads = new CopyOnWriteArrayList<>();
-        MetalMachine.Key key = new MetalMachine.Key("default", "worker-1");
 
         // subscribed from a non-blocking thread, as the event sink's transport threads do
-        reactor.core.publisher.Mono.defer(() -> store.updateReport(uuid, report -> {
+        reactor.core.publisher.Mono.defer(() -> store.updateReportAndMirror(uuid, report -> {
                             threads.add(Thread.currentThread().getName());
                             return new dev.siderolink.server.inventory.NodeReport(report.conditions(), report.addresses(), "node-1");
-                        })
-                        .flatMap(binding -> store.updateMetalMachineStatus(key, status -> {
+                        }, (binding, status) -> {
                             threads.add(Thread.currentThread().getName());
                             return new MetalMachineStatus(status.conditions(), List.of(new MetalMachineStatus.Address("Hostname", "node-1")));
-                        })))
+                        }))
                 .subscribeOn(reactor.core.scheduler.Schedulers.parallel())
                 .block(WAIT);
 
