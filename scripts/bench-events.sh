@@ -9,12 +9,14 @@
 #   print-only   unpaced; only events that change no status (TaskEvent, ServiceStateEvent,
 #                PhaseEvent): gRPC, decode, annotate, print. The transport and stream ceiling.
 #   status-max   unpaced; the status mix (every status event changes the binding and its
-#                MetalMachine: two durable file replaces): the saturation throughput
+#                MetalMachine: two file replaces, made durable by the store's journal): the
+#                saturation throughput
 #   status-rate  the same mix paced at RATE events/s in total: the latency at the goal's rate
 #                (one row, rate-N, per rate in RATE: the goal's rate and two below it, to
 #                show where the latency bound holds)
 #   disk         no server: DiskReplaceLoad, durable replaces of ~330-byte files by 10 x cores
-#                threads; a status event needs two, so disk/2 is the storage ceiling
+#                threads: what two fsynced replaces per status event (the store before its
+#                journal) would allow, disk/2; a reference for the journal's gain
 #
 # Environment (all optional):
 #   NODES              simulated nodes, each with its own address and binding      (default 200)
@@ -292,8 +294,8 @@ echo "$NODES nodes (one call at a time each), $PRINT_PER_STATUS print-only event
 echo "ev/s: events answered OK per second (st/s: the status ones); p50/p99/max: Publish to answer, all events;"
 echo "st_p99: status events' answer p99 (the answer comes after the store writes: an upper bound of visible);"
 echo "vis_p50/vis_p99: Publish to the change seen in the binding file, sampled on $WATCH_NODES nodes; vis_mm99: binding and MetalMachine"
-echo "vs_print: ev/s over print-only's; vs_disk: st/s over half the disk scenario's replaces/s (a status event is two replaces;"
-echo "the disk row's st/s column shows that half)"
+echo "vs_print: ev/s over print-only's; vs_disk: st/s over half the disk scenario's replaces/s (what two durable replaces per"
+echo "status event would allow, shown in the disk row's st/s column; the journal makes above 1 possible)"
 echo "srv%/sys%/cli%: CPU of the server (total, kernel part) and the generator, % of one core over the window;"
 echo "srv_us: server CPU per event answered; load: 1-min load average after the scenario (threads blocked in fsync count too)"
 printf '%-12s %8s %7s %7s %7s %8s %7s %7s %7s %8s %6s %8s %8s %5s %5s %5s %6s %5s\n' scenario ev/s st/s p50_ms p99_ms max_ms \
