@@ -15,8 +15,9 @@ import org.springframework.validation.annotation.Validated;
  * @param dir the state directory (created when missing)
  * @param autoAccept a node provisioning with an unknown UUID gets a ServerBinding created
  * @param rescanInterval how often the directory is checked for files changed by hand
- * @param ioThreads threads that read and write the files; a write mostly waits for the disk
- *     (fsync), so more threads than cores keep more writes in flight
+ * @param ioThreads threads that read and write the files: short file operations (the journal's
+ *     fsync runs on a thread of its own), so a few more than cores; creating a binding or a
+ *     Secret still waits for its own fsync on one of them
  */
 @Validated
 @ConfigurationProperties("siderolink.standalone")
@@ -24,4 +25,4 @@ public record StandaloneProperties(
         @DefaultValue("./var/siderolink") @NotNull Path dir,
         @DefaultValue("true") boolean autoAccept,
         @DefaultValue("1s") @NotNull Duration rescanInterval,
-        @DefaultValue("64") @Min(1) @Max(1024) int ioThreads) {}
+        @DefaultValue("8") @Min(1) @Max(1024) int ioThreads) {}

@@ -62,7 +62,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     static final String METALMACHINES_DIR = "metalmachines";
     private static final String YAML = ".yaml";
     private static final int LOCK_STRIPES = 256;
-    static final int DEFAULT_IO_THREADS = 64;
+    static final int DEFAULT_IO_THREADS = 8;
     /** How often the journal's files are fsynced and its segment deleted (sooner past {@link #CHECKPOINT_BYTES}). */
     static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
     static final long CHECKPOINT_BYTES = 32L << 20;
