@@ -63,6 +63,8 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     private static final String YAML = ".yaml";
     private static final int LOCK_STRIPES = 256;
     static final int DEFAULT_IO_THREADS = 8;
+    /** Threads for writes that wait for their own fsync (a new binding, a Secret): a burst of new nodes. */
+    static final int SYNC_THREADS = 64;
     /** How often the journal's files are fsynced and its segment deleted (sooner past {@link #CHECKPOINT_BYTES}). */
     static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
     static final long CHECKPOINT_BYTES = 32L << 20;
@@ -92,6 +94,12 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
      * slow fsync while other threads were idle).
      */
     private final Scheduler io;
+    /**
+     * Where writes that wait for their own fsync run (creating a binding or a Secret), so that a
+     * burst of new nodes does not hold up the status writes, which only wait for the journal.
+     */
+    private final ExecutorService syncThreads;
+    private final Scheduler syncIo;
     private volatile Disposable rescans;
     private volatile boolean synced;
     private volatile Instant lastRescan;
@@ -106,24 +114,37 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
 
     private record Loaded(GenericKubernetesResource resource, Stamp stamp) {}
 
-    /** A thread of {@link #io}. */
+    /** A thread of {@link #io} or {@link #syncIo}. */
     private static final class IoThread extends Thread {
         private static final AtomicInteger COUNT = new AtomicInteger();
 
-        IoThread(Runnable task) {
-            super(task, "standalone-io-" + COUNT.incrementAndGet());
+        IoThread(Runnable task, String prefix) {
+            super(task, prefix + COUNT.incrementAndGet());
             setDaemon(true);
         }
     }
 
-    /**
-     * Runs {@code work} on an IO thread. Work started from one runs right there: the MetalMachine
-     * mirror that follows a binding write then does not queue behind other servers' writes again.
-     */
+    private static ExecutorService ioPool(int threads, String prefix) {
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                task -> new IoThread(task, prefix));
+        executor.allowCoreThreadTimeOut(true); // idle most of the time: no threads kept for nothing
+        return executor;
+    }
+
+    /** Runs {@code work} on an IO thread; work started from one runs right there. */
     private <T> Mono<T> onIo(Callable<T> work) {
+        return on(io, work);
+    }
+
+    /** Runs {@code work}, which waits for its own fsync, on a thread of {@link #syncIo}. */
+    private <T> Mono<T> onSyncIo(Callable<T> work) {
+        return on(syncIo, work);
+    }
+
+    private static <T> Mono<T> on(Scheduler scheduler, Callable<T> work) {
         return Mono.defer(() -> Thread.currentThread() instanceof IoThread
                 ? Mono.fromCallable(work)
-                : Mono.fromCallable(work).subscribeOn(io));
+                : Mono.fromCallable(work).subscribeOn(scheduler));
     }
 
     public StandaloneResourceStore(Path dir, String namespace, boolean autoAccept) {
@@ -139,10 +160,10 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     }
 
     private StandaloneResourceStore(Path dir, String namespace, boolean autoAccept, AtomicFiles files, int ioThreads) {
-        ThreadPoolExecutor executor = new ThreadPoolExecutor(ioThreads, ioThreads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), IoThread::new);
-        executor.allowCoreThreadTimeOut(true); // idle most of the time: no threads kept for nothing
-        this.ioThreads = executor;
-        this.io = Schedulers.fromExecutorService(executor, "standalone-io");
+        this.ioThreads = ioPool(ioThreads, "standalone-io-");
+        this.io = Schedulers.fromExecutorService(this.ioThreads, "standalone-io");
+        this.syncThreads = ioPool(SYNC_THREADS, "standalone-sync-");
+        this.syncIo = Schedulers.fromExecutorService(this.syncThreads, "standalone-sync");
         this.dir = dir.toAbsolutePath().normalize();
         this.bindingsDir = this.dir.resolve(BINDINGS_DIR);
         this.namespace = namespace;
@@ -219,17 +240,13 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
 
     @Override
     public void close() {
-        Disposable current = rescans;
-        if (current != null) {
-            current.dispose();
-        }
-        rescanScheduler.dispose();
-        checkpoints.dispose();
-        checkpointScheduler.dispose();
-        io.dispose();
+        stopBackgroundWork();
         ioThreads.shutdown();
+        syncThreads.shutdown();
         try {
-            ioThreads.awaitTermination(10, TimeUnit.SECONDS); // writes in progress get their commit
+            // writes in progress get their commit
+            ioThreads.awaitTermination(10, TimeUnit.SECONDS);
+            syncThreads.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -242,6 +259,13 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
 
     /** For tests: stops like a killed process, without the final checkpoint (the next start recovers). */
     void crash() {
+        stopBackgroundWork();
+        ioThreads.shutdownNow();
+        syncThreads.shutdownNow();
+        journal.abandon();
+    }
+
+    private void stopBackgroundWork() {
         Disposable current = rescans;
         if (current != null) {
             current.dispose();
@@ -250,8 +274,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         checkpoints.dispose();
         checkpointScheduler.dispose();
         io.dispose();
-        ioThreads.shutdownNow();
-        journal.abandon();
+        syncIo.dispose();
     }
 
     // ---- journal ----
@@ -334,7 +357,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
 
     @Override
     public Mono<InstallationSecret> loadOrCreateInstallationSecret(Supplier<InstallationSecret> generator) {
-        return onIo(() -> {
+        return onSyncIo(() -> {
                     Path file = dir.resolve(SECRET_FILE);
                     if (Files.exists(file)) {
                         return readSecret(file);
@@ -350,7 +373,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
 
     @Override
     public Mono<Map<String, String>> loadOrCreateSecret(String name, Supplier<Map<String, String>> generator) {
-        return onIo(() -> {
+        return onSyncIo(() -> {
                     Path file = dir.resolve("secret-" + name + ".yaml");
                     if (Files.exists(file)) {
                         return readSecretData(file);
@@ -499,7 +522,9 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
     /** Runs {@code mutate} on a copy of the binding under its lock; writes the file when it says it changed something. */
     private Mono<ServerBinding> lockedUpdate(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) {
         ResourceNames.require(uuid);
-        return onIo(() -> lockedWrite(uuid, create, mutate))
+        // A binding not known yet is created durably (its own fsync): on the threads meant for that.
+        Callable<Updated> write = () -> lockedWrite(uuid, create, mutate);
+        return (create && binding(uuid).isEmpty() ? onSyncIo(write) : onIo(write))
                 .flatMap(updated -> durable(updated.ticket(), bindingFile(uuid)).thenReturn(updated.binding()));
     }
 

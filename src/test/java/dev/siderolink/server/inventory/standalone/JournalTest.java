@@ -93,6 +93,14 @@ class JournalTest {
         }
     }
 
+    /** Abandons {@code journal} as a crash would, and checks what a recovery finds in it. */
+    private void assertRecovers(Journal journal, Map<Path, String> expected) throws IOException {
+        journal.abandon();
+        try (Journal.Recovered recovered = Journal.recover(root)) {
+            assertThat(contents(recovered)).isEqualTo(expected);
+        }
+    }
+
     private static Map<Path, String> contents(Journal.Recovered recovered) {
         return recovered.entries().stream().collect(Collectors.toMap(Journal.Entry::file, e -> new String(e.content(), StandardCharsets.UTF_8)));
     }
@@ -245,10 +253,7 @@ class JournalTest {
 
         commit(journal, a, "after the checkpoint");
         assertThat(segments()).as("a new segment for new records").hasSize(1);
-        journal.abandon();
-        try (Journal.Recovered recovered = Journal.recover(root)) {
-            assertThat(contents(recovered)).isEqualTo(Map.of(a, "after the checkpoint"));
-        }
+        assertRecovers(journal, Map.of(a, "after the checkpoint"));
     }
 
     @Test
@@ -277,10 +282,7 @@ class JournalTest {
 
         assertThat(segments()).hasSize(1);
         assertThat(journal.details().get("journalError").toString()).contains("disk gone");
-        journal.abandon();
-        try (Journal.Recovered recovered = Journal.recover(root)) {
-            assertThat(contents(recovered)).isEqualTo(Map.of(a, "a1"));
-        }
+        assertRecovers(journal, Map.of(a, "a1"));
     }
 
     @Test
@@ -303,10 +305,7 @@ class JournalTest {
 
         Files.createDirectories(dir);
         commit(journal, a, "a3");
-        journal.abandon();
-        try (Journal.Recovered recovered = Journal.recover(root)) {
-            assertThat(contents(recovered)).isEqualTo(Map.of(a, "a3"));
-        }
+        assertRecovers(journal, Map.of(a, "a3"));
     }
 
     @Test

@@ -552,11 +552,7 @@ class StandaloneResourceStoreTest {
     void fileWorkRunsOnStoreThreadsAndAMirrorFollowsItsBindingOnTheSameThread() throws IOException {
         writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "m"));
         String uuid = newUuid();
-        writeByHand(uuid, bindingYaml(uuid, PREFIX + ":5/64", "node-key", "") + """
-                  metalMachineRef:
-                    namespace: default
-                    name: worker-1
-                """);
+        writeBindingNaming(uuid, ":5/64", "node-key", "worker-1");
         StandaloneResourceStore store = open(false);
         List<String> threads = new CopyOnWriteArrayList<>();
 
@@ -929,17 +925,9 @@ class StandaloneResourceStoreTest {
     void aReportAndItsMirrorAreMadeDurableByOneCommit() throws IOException {
         writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "worker-1-x7k2p"));
         String uuid = newUuid();
-        writeByHand(uuid, bindingYaml(uuid, PREFIX + ":5/64", "node-key", "") + """
-                  metalMachineRef:
-                    namespace: default
-                    name: worker-1
-                """);
+        writeBindingNaming(uuid, ":5/64", "node-key", "worker-1");
         String lonely = newUuid();
-        writeByHand(lonely, bindingYaml(lonely, PREFIX + ":6/64", "other-key", "") + """
-                  metalMachineRef:
-                    namespace: default
-                    name: not-there
-                """);
+        writeBindingNaming(lonely, ":6/64", "other-key", "not-there");
         StandaloneResourceStore store = open(false);
         UnaryOperator<NodeReport> report = current -> new NodeReport(
                 Condition.set(current.conditions(), Condition.isTrue("TalosInstalled"), NOW), List.of("10.5.0.3"), "node-1");
@@ -976,11 +964,7 @@ class StandaloneResourceStoreTest {
     void statusWritesLostInACrashArePutBackAtStart() throws IOException {
         writeMetalMachine("default", "worker-1", metalMachineYaml("default", "worker-1", "worker-1-x7k2p"));
         String uuid = newUuid();
-        writeByHand(uuid, bindingYaml(uuid, PREFIX + ":5/64", "node-key", "") + """
-                  metalMachineRef:
-                    namespace: default
-                    name: worker-1
-                """);
+        writeBindingNaming(uuid, ":5/64", "node-key", "worker-1");
         Path machineFile = metalMachineFile("default", "worker-1");
         byte[] bindingBefore = Files.readAllBytes(bindingFile(uuid));
         byte[] machineBefore = Files.readAllBytes(machineFile);
@@ -1356,6 +1340,15 @@ class StandaloneResourceStoreTest {
             yaml.append("  {}\n");
         }
         return yaml.toString();
+    }
+
+    /** A hand-written binding whose {@code spec.metalMachineRef} names {@code default/<metalMachine>}. */
+    private void writeBindingNaming(String uuid, String addressSuffix, String key, String metalMachine) throws IOException {
+        writeByHand(uuid, bindingYaml(uuid, PREFIX + addressSuffix, key, "") + """
+                  metalMachineRef:
+                    namespace: default
+                    name: %s
+                """.formatted(metalMachine));
     }
 
     /** Writes the file in place, as a first hand-written version. */
