@@ -142,6 +142,8 @@ final class Journal implements AutoCloseable {
     private final Thread committer;
     /** Files whose last commit failed: made durable directly before a write to them is confirmed again. */
     private final Set<Path> failed = ConcurrentHashMap.newKeySet();
+    /** Per file, its latest record while that is not committed yet. */
+    private final Map<Path, Ticket> uncommitted = new ConcurrentHashMap<>();
     private volatile Instant lastCheckpoint;
     private volatile long lastCheckpointMillis;
     private volatile String lastError;
@@ -193,7 +195,17 @@ final class Journal implements AutoCloseable {
             }
             queue.add(ticket);
         }
+        uncommitted.put(file, ticket); // callers append a file's records in order (under its lock)
         return ticket;
+    }
+
+    /**
+     * The latest record of {@code file} if it is not committed yet, else null: a caller that finds
+     * nothing to change still waits for it before saying the file's content is stored.
+     */
+    Ticket uncommitted(Path file) {
+        Ticket ticket = uncommitted.get(file);
+        return ticket == null || ticket.committed.isDone() ? null : ticket;
     }
 
     /**
@@ -246,6 +258,7 @@ final class Journal implements AutoCloseable {
             IOException failure = commit(batch, segment);
             // outside the lock: what waits for these commits continues right here
             for (Ticket t : batch) {
+                uncommitted.remove(t.file, t);
                 if (failure == null) {
                     t.committed.complete(null);
                 } else {

@@ -145,7 +145,7 @@ final class MetalMachineFiles {
                 } catch (IOException e) {
                     throw new StoreUnavailableException("cannot make " + file + " durable: " + e.getMessage(), e);
                 }
-                return new Written(true, null);
+                return new Written(true, journal.uncommitted(file)); // an earlier write's commit may still be to come
             }
             GenericKubernetesResource resource = serialization.clone(current.resource());
             MetalMachineResources.setStatus(resource, next);

@@ -489,9 +489,17 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
                     Updated updated = lockedWrite(uuid, false, reportUpdate(update));
                     ServerBinding binding = updated.binding();
                     MetalMachine.Key key = ServerBinding.metalMachineKey(binding);
-                    // A failure here leaves the binding's record to its commit; the node re-sends and
-                    // finds the binding unchanged, which makes it durable first (Journal.ensureDurable).
-                    MetalMachineFiles.Written machine = key == null ? null : metalMachines.writeStatus(key, status -> mirror.apply(binding, status));
+                    MetalMachineFiles.Written machine;
+                    try {
+                        machine = key == null ? null : metalMachines.writeStatus(key, status -> mirror.apply(binding, status));
+                    } catch (RuntimeException e) {
+                        // The binding's record still gets its commit; a re-sent event finds the binding
+                        // unchanged and waits for that commit (Journal.uncommitted) before its answer.
+                        if (updated.ticket() != null) {
+                            journal.durable(updated.ticket());
+                        }
+                        throw e;
+                    }
                     return new Written(updated, key, machine);
                 })
                 .flatMap(written -> {
@@ -565,7 +573,8 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             } catch (IOException e) {
                 throw new StoreUnavailableException("cannot make " + file + " durable: " + e.getMessage(), e);
             }
-            return new Updated(ServerBindingResources.toBinding(resource), null);
+            // nothing to change, but the content may be an earlier write whose commit is still to come
+            return new Updated(ServerBindingResources.toBinding(resource), journal.uncommitted(file));
         }
         BasicFileAttributes written;
         Journal.Ticket ticket = null;

@@ -188,6 +188,22 @@ class JournalTest {
     }
 
     @Test
+    void aRecordNotYetCommittedIsFoundForItsFileUntilItsCommit() throws IOException {
+        Path a = file("serverbindings/a.yaml");
+        Path b = file("serverbindings/b.yaml");
+        Journal journal = open();
+
+        Journal.Ticket first = journal.append(a, bytes("a1"));
+        Journal.Ticket second = journal.append(a, bytes("a2"));
+
+        assertThat(journal.uncommitted(a)).as("the latest record of the file").isSameAs(second);
+        assertThat(journal.uncommitted(b)).isNull();
+        journal.await(second);
+        assertThat(journal.durable(first)).as("committed together").isDone();
+        assertThat(journal.uncommitted(a)).isNull();
+    }
+
+    @Test
     void concurrentWritersShareCommits() throws Exception {
         Journal journal = open();
         int threads = 32;
