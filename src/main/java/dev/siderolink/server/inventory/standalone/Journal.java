@@ -38,9 +38,9 @@ import org.slf4j.LoggerFactory;
  * later), then {@link #append appends} the new content here. Appends are group-committed by one
  * thread: one write and one {@code fdatasync} for every record that arrived while the previous
  * commit ran, so a thousand status changes a second cost tens of fsyncs, not thousands; the
- * writer is told through {@link Ticket#committed}, without a thread of its own waiting. A {@link #checkpoint}
- * (every few seconds, and at close) fsyncs the files written since the last one, then deletes
- * the segment that covered them. After a crash, {@link #recover} puts back what a segment holds
+ * writer is told through {@link #durable}, without a thread of its own waiting. A
+ * {@link #checkpoint} (every few seconds, and at close) flushes the files written since the last
+ * one, then deletes the segments that covered them. After a crash, {@link #recover} puts back what a segment holds
  * and the files lost, then deletes it.
  *
  * <p>Segments are {@code journal/<process token>.<sequence>.log}, each locked by the process that
@@ -328,11 +328,6 @@ final class Journal implements AutoCloseable {
         }
     }
 
-    /** A file whose journalled write was confirmed by a durable write of it since (nothing to keep). */
-    void durable(Path file) {
-        failed.remove(file);
-    }
-
     private Segment openSegment() throws IOException {
         long seq;
         synchronized (this) {
@@ -592,10 +587,11 @@ final class Journal implements AutoCloseable {
         return total;
     }
 
-    /** What {@link #recover} found; closing it deletes the segments read. */
+    /** What {@link #recover} found; closing it deletes the segments read once {@link #restored} was called. */
     static final class Recovered implements AutoCloseable {
         private final List<Entry> entries;
         private final List<Segment> segments;
+        private boolean restored;
 
         private Recovered(List<Entry> entries, List<Segment> segments) {
             this.entries = entries;
@@ -610,11 +606,18 @@ final class Journal implements AutoCloseable {
             return segments.size();
         }
 
-        /** Deletes the segments read: call once every entry is durable in its file (or deliberately left). */
+        /** Every entry is durable in its file (or deliberately left): the segments may go. */
+        void restored() {
+            restored = true;
+        }
+
+        /** Deletes the segments read if {@link #restored}, else keeps them for the next start; releases them. */
         @Override
         public void close() throws IOException {
             for (Segment segment : segments) {
-                Files.deleteIfExists(segment.path);
+                if (restored) {
+                    Files.deleteIfExists(segment.path);
+                }
                 Journal.close(segment);
             }
         }

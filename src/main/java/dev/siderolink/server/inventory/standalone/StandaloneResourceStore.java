@@ -296,6 +296,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
                 log.info("standalone journal: read {} segments left by a stopped server, {} files written, {} restored",
                         recovered.segments(), recovered.entries().size(), restored);
             }
+            recovered.restored();
         } catch (IOException e) {
             throw new StandaloneStateException("cannot recover the journal in " + dir.resolve(Journal.DIRECTORY) + " (" + describe(e)
                     + "): the files may miss the last status writes before a crash", e);

@@ -120,7 +120,12 @@ class JournalTest {
             assertThat(contents(recovered)).isEqualTo(Map.of(a, "a2", b, "b1"));
             assertThat(recovered.entries()).allSatisfy(e -> assertThat(e.written()).isAfter(Instant.parse("2026-01-01T00:00:00Z")));
         }
-        assertThat(segments()).as("deleted once recovered").isEmpty();
+        assertThat(segments()).as("kept: not marked restored").hasSize(1);
+        try (Journal.Recovered recovered = Journal.recover(root)) {
+            assertThat(contents(recovered)).as("read again at the next start").isEqualTo(Map.of(a, "a2", b, "b1"));
+            recovered.restored();
+        }
+        assertThat(segments()).as("deleted once restored").isEmpty();
     }
 
     @Test
