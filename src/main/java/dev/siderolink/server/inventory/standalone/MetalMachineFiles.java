@@ -99,8 +99,8 @@ final class MetalMachineFiles {
     }
 
     /**
-     * Whether the file was there, and the journal commit that makes the write durable (null: nothing
-     * written).
+     * Whether the file was there, and the journal commit to wait for before the content counts as
+     * stored (null: none, it is durable already).
      */
     record Written(boolean found, Journal.Ticket ticket) {}
 

@@ -548,7 +548,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
         }
     }
 
-    /** A binding as written, and the journal commit that makes it durable (null: durable already, or nothing written). */
+    /** A binding as written, and the journal commit to wait for before it counts as stored (null: none, durable already). */
     private record Updated(ServerBinding binding, Journal.Ticket ticket) {}
 
     private Updated updateLocked(String uuid, boolean create, Predicate<GenericKubernetesResource> mutate) throws IOException {
