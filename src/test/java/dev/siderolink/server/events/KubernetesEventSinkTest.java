@@ -16,12 +16,9 @@ import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.awaitility.Awaitility;
@@ -59,15 +56,9 @@ class KubernetesEventSinkTest extends EventSinkContract {
     }
 
     static final Dispatcher DISPATCHER = new Dispatcher();
-    static final KubernetesMockServer API = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), DISPATCHER, false);
-    static final KubernetesClient CLIENT;
+    static final KubernetesMockServer API = Crds.crudServer(DISPATCHER);
+    static final KubernetesClient CLIENT = API.createClient();
     static final Path OUTPUT = dev.siderolink.server.provision.StandaloneTestDirs.create("k8s-events").resolve("serverevents.jsonl");
-
-    static {
-        API.init();
-        CLIENT = API.createClient();
-        Crds.load(CLIENT);
-    }
 
     @DynamicPropertySource
     static void output(DynamicPropertyRegistry registry) {

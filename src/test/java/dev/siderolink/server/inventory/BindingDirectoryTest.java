@@ -13,15 +13,12 @@ import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -313,12 +310,10 @@ class BindingDirectoryTest {
 
     @Test
     void followsTheKubernetesInformers() throws Exception {
-        KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
-        server.init();
+        KubernetesMockServer server = Crds.crudServer(new KubernetesCrudDispatcher());
         closeables.add(server::destroy);
         KubernetesClient client = server.createClient();
         closeables.add(client);
-        Crds.load(client);
         KubernetesResourceStore kubernetesStore = new KubernetesResourceStore(client, "sidero-system");
         closeables.add(kubernetesStore::stop);
         kubernetesStore.start();

@@ -14,8 +14,6 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.charset.StandardCharsets;
@@ -47,14 +45,8 @@ import org.springframework.context.annotation.Import;
 })
 class KubernetesProvisionTest extends ProvisionContract {
 
-    static final KubernetesMockServer API = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
-    static final KubernetesClient CLIENT;
-
-    static {
-        API.init();
-        CLIENT = API.createClient();
-        Crds.load(CLIENT);
-    }
+    static final KubernetesMockServer API = Crds.crudServer(new KubernetesCrudDispatcher());
+    static final KubernetesClient CLIENT = API.createClient();
 
     @AfterAll
     static void stopApi() {

@@ -41,9 +41,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.http.MockResponse;
-import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -97,10 +95,8 @@ class KubernetesResourceStoreTest {
 
     @BeforeEach
     void startMock() {
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new MergePatchCrudDispatcher(), false);
-        server.init();
+        server = Crds.crudServer(new MergePatchCrudDispatcher());
         client = server.createClient();
-        Crds.load(client);
         store = new KubernetesResourceStore(client, NAMESPACE);
     }
 
@@ -535,7 +531,7 @@ class KubernetesResourceStoreTest {
         AtomicBoolean interfereAfterSpecPatch = new AtomicBoolean();
         String uuid = newUuid();
         List<String> patches = new CopyOnWriteArrayList<>();
-        KubernetesMockServer racing = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new MergePatchCrudDispatcher() {
+        KubernetesMockServer racing = Crds.crudServer(new MergePatchCrudDispatcher() {
             @Override
             public MockResponse handlePatch(RecordedRequest request) {
                 MockResponse response = super.handlePatch(request);
@@ -546,12 +542,10 @@ class KubernetesResourceStoreTest {
                 }
                 return response;
             }
-        }, false);
-        racing.init();
+        });
         closeables.add(racing::destroy);
         KubernetesClient racingClient = racing.createClient();
         closeables.add(racingClient);
-        Crds.load(racingClient);
         racingClient.genericKubernetesResources(ServerBindingResources.CONTEXT).resource(ServerBindingResources.newBinding(uuid)).create();
         KubernetesResourceStore racingStore = new KubernetesResourceStore(racingClient, NAMESPACE);
         List<NodeReport> seen = new CopyOnWriteArrayList<>();
@@ -884,18 +878,16 @@ class KubernetesResourceStoreTest {
     @Test
     void isSyncedWaitsForBothInformers() {
         // A second mock whose MetalMachine list answers late: the ServerBinding informer syncs first.
-        KubernetesMockServer slow = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher() {
+        KubernetesMockServer slow = Crds.crudServer(new KubernetesCrudDispatcher() {
             @Override
             public MockResponse handleGet(String path) {
                 MockResponse response = super.handleGet(path);
                 return path.startsWith("/apis/" + MetalMachineResources.API_VERSION + "/metalmachines") ? response.setBodyDelay(Duration.ofSeconds(3)) : response;
             }
-        }, false);
-        slow.init();
+        });
         closeables.add(slow::destroy);
         KubernetesClient slowClient = slow.createClient();
         closeables.add(slowClient);
-        Crds.load(slowClient);
         String uuid = newUuid();
         slowClient.genericKubernetesResources(ServerBindingResources.CONTEXT).resource(ServerBindingResources.newBinding(uuid)).create();
         KubernetesResourceStore slowStore = new KubernetesResourceStore(slowClient, NAMESPACE);

@@ -12,13 +12,10 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.awaitility.Awaitility;
@@ -67,11 +64,7 @@ class KubernetesStoreProbesTest {
     @Test
     void forbiddenMetalMachinesKeepTheProcessUnreadyButAliveUntilRbacIsFixedAndAnOutageLaterFailsNeither() {
         RbacDispatcher dispatcher = new RbacDispatcher();
-        KubernetesMockServer api = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
-        api.init();
-        try (KubernetesClient setup = api.createClient()) {
-            Crds.load(setup);
-        }
+        KubernetesMockServer api = Crds.crudServer(dispatcher);
         client = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
                 .withMasterUrl(api.url("/"))
                 .withWatchReconnectInterval(100)
