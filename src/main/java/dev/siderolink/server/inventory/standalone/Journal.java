@@ -1,5 +1,6 @@
 package dev.siderolink.server.inventory.standalone;
 
+import dev.siderolink.server.inventory.StoreUnavailableException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -314,6 +315,22 @@ final class Journal implements AutoCloseable {
             notifyAll(); // a checkpoint waiting for this commit to end
         }
         return failure;
+    }
+
+    /**
+     * For a write of {@code file} that changed nothing, so its caller confirms content written
+     * before: that content made durable if its commit failed ({@link #ensureDurable}), and the
+     * file's record still to be committed, if any, to wait for ({@link #uncommitted}).
+     *
+     * @throws StoreUnavailableException when the file cannot be made durable
+     */
+    Ticket unchanged(Path file) {
+        try {
+            ensureDurable(file);
+        } catch (IOException e) {
+            throw new StoreUnavailableException("cannot make " + file + " durable: " + e.getMessage(), e);
+        }
+        return uncommitted(file);
     }
 
     /**

@@ -140,12 +140,7 @@ final class MetalMachineFiles {
             MetalMachineStatus now = MetalMachineResources.toStatus(current.resource());
             MetalMachineStatus next = update.apply(now);
             if (next.equals(now)) {
-                try {
-                    journal.ensureDurable(file); // an earlier write's commit failed: its content must not be confirmed undurable
-                } catch (IOException e) {
-                    throw new StoreUnavailableException("cannot make " + file + " durable: " + e.getMessage(), e);
-                }
-                return new Written(true, journal.uncommitted(file)); // an earlier write's commit may still be to come
+                return new Written(true, journal.unchanged(file));
             }
             GenericKubernetesResource resource = serialization.clone(current.resource());
             MetalMachineResources.setStatus(resource, next);

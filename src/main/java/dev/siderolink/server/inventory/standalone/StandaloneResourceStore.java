@@ -569,13 +569,7 @@ public class StandaloneResourceStore extends CachedResourceStore implements Auto
             throw new BindingNotFoundException(uuid);
         }
         if (!mutate.test(resource) && current != null) {
-            try {
-                journal.ensureDurable(file); // an earlier write's commit failed: its content must not be confirmed undurable
-            } catch (IOException e) {
-                throw new StoreUnavailableException("cannot make " + file + " durable: " + e.getMessage(), e);
-            }
-            // nothing to change, but the content may be an earlier write whose commit is still to come
-            return new Updated(ServerBindingResources.toBinding(resource), journal.uncommitted(file));
+            return new Updated(ServerBindingResources.toBinding(resource), journal.unchanged(file));
         }
         BasicFileAttributes written;
         Journal.Ticket ticket = null;

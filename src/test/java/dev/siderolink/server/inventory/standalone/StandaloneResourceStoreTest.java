@@ -900,6 +900,14 @@ class StandaloneResourceStoreTest {
         Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(Instant.now().minusSeconds(3600)));
     }
 
+    /** A new binding created by auto-accept, then one journalled status write to it; its UUID. */
+    private static String acceptedAndInstalled(StandaloneResourceStore store) {
+        String uuid = newUuid();
+        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
+        store.updateConditions(uuid, installed()).block(WAIT);
+        return uuid;
+    }
+
     private static UnaryOperator<List<Condition>> installed() {
         return conditions -> Condition.set(conditions, Condition.isTrue("TalosInstalled"), NOW);
     }
@@ -951,9 +959,7 @@ class StandaloneResourceStoreTest {
     @Test
     void closingTheStoreLeavesNoJournal() throws IOException {
         StandaloneResourceStore store = open(true);
-        String uuid = newUuid();
-        store.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
-        store.updateConditions(uuid, installed()).block(WAIT);
+        String uuid = acceptedAndInstalled(store);
 
         store.close();
 
@@ -991,9 +997,7 @@ class StandaloneResourceStoreTest {
     @Test
     void aFileEditedByHandAfterTheLostWriteIsKept() throws IOException {
         StandaloneResourceStore first = open(true);
-        String uuid = newUuid();
-        first.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
-        first.updateConditions(uuid, installed()).block(WAIT);
+        String uuid = acceptedAndInstalled(first);
         first.crash();
         String edited = bindingYaml(uuid, PREFIX + ":9/64", "edited-by-hand", "");
         replaceByHand(uuid, edited);
@@ -1011,9 +1015,7 @@ class StandaloneResourceStoreTest {
     @Test
     void aFileDeletedAfterTheLostWriteIsNotRecreated() throws IOException {
         StandaloneResourceStore first = open(true);
-        String uuid = newUuid();
-        first.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
-        first.updateConditions(uuid, installed()).block(WAIT);
+        String uuid = acceptedAndInstalled(first);
         first.crash();
         Files.delete(bindingFile(uuid));
 
@@ -1026,9 +1028,7 @@ class StandaloneResourceStoreTest {
     @Test
     void aStoreStartingBesideALiveOneLeavesItsJournalAlone() throws IOException {
         StandaloneResourceStore first = open(true);
-        String uuid = newUuid();
-        first.updateSiderolink(uuid, keepOrAllocate(randomKey())).block(WAIT);
-        first.updateConditions(uuid, installed()).block(WAIT);
+        String uuid = acceptedAndInstalled(first);
         List<Path> live = journalSegments();
         assertThat(live).hasSize(1);
 
