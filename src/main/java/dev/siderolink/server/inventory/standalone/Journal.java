@@ -369,7 +369,7 @@ final class Journal implements AutoCloseable {
 
     // ---- checkpoints ----
 
-    /** Bytes in the segment taking records now. */
+    /** Bytes committed since the last checkpoint (every segment it has not deleted yet). */
     synchronized long pendingBytes() {
         long bytes = 0;
         for (Segment segment : segments) {
